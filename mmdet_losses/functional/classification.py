@@ -1,0 +1,232 @@
+"""Category losses, element-wise, in log space: binary and softmax cross-entropy,
+sigmoid and softmax Focal Loss (Lin et al., arXiv 1708.02002).
+
+Conventions (MMDetection's): a sigmoid loss scores ``C`` foreground classes with
+``C`` logits, and the integer label ``C`` means background (an all-zero target row);
+a softmax loss scores ``C + 1`` logits, the last one background. Half-precision
+inputs are computed in float32 and the result is cast back to the input dtype.
+"""
+from typing import Optional, Sequence, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .validation import check_number
+
+# Softmax cross-entropy's default ignored label, as in F.cross_entropy and mmdet.
+DEFAULT_IGNORE_INDEX = -100
+
+
+def _upcast(x: Tensor) -> Tensor:
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
+def one_hot(labels: Tensor, num_classes: Optional[int] = None) -> Tensor:
+    """One-hot encoding, as ``torch.nn.functional.one_hot`` with clear errors.
+
+    Args:
+        labels: ``(*)`` integer labels in ``[0, num_classes)``.
+        num_classes: number of classes; ``max(labels) + 1`` when ``None``.
+
+    Returns:
+        ``(*, num_classes)`` int64 tensor.
+    """
+    if labels.is_floating_point() or labels.is_complex():
+        raise TypeError(f'labels must be an integer tensor, got {labels.dtype}')
+    if num_classes is None:
+        num_classes = int(labels.max()) + 1 if labels.numel() else 0
+    elif isinstance(num_classes, bool) or not isinstance(num_classes, int) \
+            or num_classes < 0:
+        raise ValueError(f'num_classes must be an int >= 0, got {num_classes!r}')
+    check_labels(labels, num_classes - 1, name='labels')
+    return F.one_hot(labels.long(), num_classes)
+
+
+def check_labels(labels: Tensor,
+                 max_label: int,
+                 ignore_index: Optional[int] = None,
+                 name: str = 'labels') -> None:
+    """Raise ``ValueError`` if a label (other than ``ignore_index``) is outside
+    ``[0, max_label]``. One device synchronisation."""
+    if labels.numel() == 0:
+        return
+    if ignore_index is not None:
+        labels = labels.masked_fill(labels == ignore_index, 0)
+    low, high = (int(v) for v in torch.aminmax(labels))
+    if low < 0 or high > max_label:
+        bad = low if low < 0 else high
+        ignored = '' if ignore_index is None else \
+            f' (or ignore_index={ignore_index})'
+        raise ValueError(f'{name} must lie in [0, {max_label}]{ignored}, '
+                         f'got {bad}')
+
+
+def binary_targets(labels: Tensor, num_classes: int) -> Tensor:
+    """``(N,)`` labels in ``[0, C]`` to ``(N, C)`` float one-hot targets; label ``C``
+    (background) gives a row of zeros."""
+    return F.one_hot(labels.long(), num_classes + 1)[:, :num_classes].float()
+
+
+def sigmoid_focal_loss(pred: Tensor,
+                       target: Tensor,
+                       gamma: float = 2.0,
+                       alpha: Optional[float] = 0.25,
+                       activated: bool = False) -> Tensor:
+    """Sigmoid Focal Loss, element-wise (Lin et al. 2017, eq. 5).
+
+    .. math::
+        FL = -\\alpha_t (1 - p_t)^{\\gamma} \\log p_t, \\quad
+        p_t = p\\,t + (1 - p)(1 - t), \\quad \\alpha_t = \\alpha t + (1 - \\alpha)(1 - t)
+
+    written for soft targets ``t`` in ``[0, 1]`` as
+    ``alpha_t * |t - p|^gamma * BCE(x, t)``. ``gamma = 0`` with ``alpha = None`` is
+    binary cross-entropy.
+
+    Args:
+        pred: ``(N, C)`` logits (probabilities if ``activated``).
+        target: ``(N, C)`` targets in ``[0, 1]`` (one-hot or soft).
+        gamma: focusing parameter, ``>= 0``.
+        alpha: weight of the positive term in ``[0, 1]``; ``None``: no balancing.
+        activated: ``pred`` already holds probabilities.
+
+    Returns:
+        ``(N, C)`` loss in ``pred``'s dtype.
+
+    Note:
+        ``1 - p_t`` is clamped at the smallest normal float before the power, so that
+        saturated logits (``+-100``) and ``gamma < 1`` give finite gradients.
+    """
+    x = _upcast(pred)
+    t = target.to(x.dtype)
+    if activated:
+        p = x
+        bce = F.binary_cross_entropy(p, t, reduction='none')
+        one_minus_pt = p * (1 - t) + (1 - p) * t
+    else:
+        bce = F.binary_cross_entropy_with_logits(x, t, reduction='none')
+        one_minus_pt = torch.sigmoid(x) * (1 - t) + torch.sigmoid(-x) * t
+    loss = bce
+    if gamma != 0:
+        tiny = torch.finfo(x.dtype).tiny
+        loss = loss * one_minus_pt.clamp(min=tiny).pow(gamma)
+    if alpha is not None:
+        loss = loss * (alpha * t + (1 - alpha) * (1 - t))
+    return loss.to(pred.dtype)
+
+
+def binary_cross_entropy(pred: Tensor, target: Tensor,
+                         activated: bool = False) -> Tensor:
+    """Binary cross-entropy with logits, element-wise.
+
+    .. math:: BCE = -t \\log \\sigma(x) - (1 - t) \\log (1 - \\sigma(x))
+
+    Args:
+        pred: ``(N, C)`` logits (probabilities if ``activated``).
+        target: ``(N, C)`` targets in ``[0, 1]``.
+        activated: ``pred`` already holds probabilities.
+
+    Returns:
+        ``(N, C)`` loss in ``pred``'s dtype.
+    """
+    return sigmoid_focal_loss(pred, target, gamma=0.0, alpha=None,
+                              activated=activated)
+
+
+def _class_alpha(alpha: Union[None, float, Sequence[float], Tensor],
+                 labels: Tensor, num_logits: int, dtype) -> Optional[Tensor]:
+    """Per-sample ``alpha_y``: a float is ``alpha`` for the foreground classes and
+    ``1 - alpha`` for background (the last logit); a sequence gives one weight per
+    logit."""
+    if alpha is None:
+        return None
+    if isinstance(alpha, (int, float)):
+        fg = torch.full((num_logits, ), float(alpha), dtype=dtype,
+                        device=labels.device)
+        fg[-1] = 1 - float(alpha)
+        table = fg
+    else:
+        table = torch.as_tensor(alpha, dtype=dtype, device=labels.device)
+        if table.shape != (num_logits, ):
+            raise ValueError(
+                f'alpha as a sequence must have one weight per logit, '
+                f'({num_logits},) for pred of {num_logits} channels, '
+                f'got shape {tuple(table.shape)}')
+    return table[labels]
+
+
+def softmax_focal_loss(pred: Tensor,
+                       labels: Tensor,
+                       gamma: float = 2.0,
+                       alpha: Union[None, float, Sequence[float]] = 0.25,
+                       activated: bool = False,
+                       ignore_index: Optional[int] = DEFAULT_IGNORE_INDEX
+                       ) -> Tensor:
+    """Softmax Focal Loss over ``C + 1`` logits (Lin et al. 2017, appendix).
+
+    .. math:: FL = -\\alpha_y (1 - p_y)^{\\gamma} \\log p_y, \\quad
+              p = \\mathrm{softmax}(x)
+
+    Args:
+        pred: ``(N, C + 1)`` logits, the last one background (probabilities if
+            ``activated``).
+        labels: ``(N,)`` integer labels in ``[0, C]``.
+        gamma: focusing parameter, ``>= 0``; 0 gives (alpha-weighted) cross-entropy.
+        alpha: ``None`` (no weighting); a float: ``alpha`` for the foreground classes
+            and ``1 - alpha`` for background, as the sigmoid form weighs positives and
+            negatives; or ``C + 1`` per-class weights.
+        activated: ``pred`` already holds probabilities.
+        ignore_index: label whose samples get loss 0.
+
+    Returns:
+        ``(N,)`` loss in ``pred``'s dtype.
+    """
+    x = _upcast(pred)
+    valid = labels != ignore_index if ignore_index is not None else None
+    safe_labels = labels if valid is None else labels.masked_fill(~valid, 0)
+    safe_labels = safe_labels.long()
+    if activated:
+        log_p = x.clamp(min=torch.finfo(x.dtype).tiny).log()
+    else:
+        log_p = F.log_softmax(x, dim=1)
+    log_py = log_p.gather(1, safe_labels[:, None]).squeeze(1)
+    loss = -log_py
+    if gamma != 0:
+        one_minus_py = -torch.expm1(log_py)  # 1 - p_y, exact as p_y -> 1
+        loss = loss * one_minus_py.clamp(min=torch.finfo(x.dtype).tiny).pow(gamma)
+    alpha_y = _class_alpha(alpha, safe_labels, x.shape[1], x.dtype)
+    if alpha_y is not None:
+        loss = loss * alpha_y
+    if valid is not None:
+        loss = loss * valid
+    return loss.to(pred.dtype)
+
+
+def softmax_cross_entropy(pred: Tensor,
+                          labels: Tensor,
+                          class_weight: Optional[Tensor] = None,
+                          ignore_index: Optional[int] = DEFAULT_IGNORE_INDEX,
+                          label_smoothing: float = 0.0) -> Tensor:
+    """Softmax cross-entropy over ``C + 1`` logits, element-wise.
+
+    .. math:: CE = -w_y \\log \\mathrm{softmax}(x)_y
+
+    Args:
+        pred: ``(N, C + 1)`` logits, the last one background.
+        labels: ``(N,)`` integer labels in ``[0, C]``.
+        class_weight: optional ``(C + 1,)`` per-class weights ``w``.
+        ignore_index: label whose samples get loss 0.
+        label_smoothing: in ``[0, 1)``, as in ``torch.nn.functional.cross_entropy``.
+
+    Returns:
+        ``(N,)`` loss in ``pred``'s dtype.
+    """
+    check_number('label_smoothing', label_smoothing, 0.0, 1.0, high_open=True)
+    x = _upcast(pred)
+    if class_weight is not None:
+        class_weight = class_weight.to(x)
+    loss = F.cross_entropy(
+        x, labels.long(), weight=class_weight, reduction='none',
+        ignore_index=DEFAULT_IGNORE_INDEX if ignore_index is None else ignore_index,
+        label_smoothing=label_smoothing)
+    return loss.to(pred.dtype)

@@ -1,0 +1,90 @@
+"""When to run hot loss kernels through ``torch.compile``.
+
+``MMDET_LOSSES_COMPILE`` (environment) or :func:`set_compile` chooses: ``'auto'``
+(default) compiles where a backend compiler is available (a C++ compiler on the CPU,
+Triton on CUDA) and falls back to eager otherwise or if compilation fails;
+``'1'``/``True`` requires compilation; ``'0'``/``False`` always runs eager.
+Kernels are compiled with ``dynamic=True`` so a new batch size does not recompile.
+"""
+import functools
+import os
+import shutil
+import warnings
+from typing import Callable, Union
+
+import torch
+
+_MODES = {'auto': 'auto', '1': 'on', 'true': 'on', 'on': 'on',
+          '0': 'off', 'false': 'off', 'off': 'off'}
+_mode = _MODES.get(os.environ.get('MMDET_LOSSES_COMPILE', 'auto').lower(), 'auto')
+
+
+def set_compile(mode: Union[str, bool]) -> None:
+    """Choose ``'auto'``, ``True`` (always compile) or ``False`` (always eager)."""
+    global _mode
+    key = str(mode).lower()
+    if key not in _MODES:
+        raise ValueError("compile mode must be 'auto', True or False, "
+                         f'got {mode!r}')
+    _mode = _MODES[key]
+
+
+def get_compile() -> str:
+    """The current mode: ``'auto'``, ``'on'`` or ``'off'``."""
+    return _mode
+
+
+@functools.lru_cache(maxsize=None)
+def _backend_available(device_type: str) -> bool:
+    if not hasattr(torch, 'compile'):
+        return False
+    if device_type == 'cpu':
+        return shutil.which(os.environ.get('CXX', 'g++')) is not None \
+            or shutil.which('c++') is not None
+    if device_type == 'cuda':
+        try:
+            from torch.utils._triton import has_triton
+            return has_triton()
+        except ImportError:
+            return False
+    return False
+
+
+class MaybeCompiled:
+    """A function run compiled or eager according to the mode (see module doc)."""
+
+    def __init__(self, fn: Callable) -> None:
+        self.fn = fn
+        self._compiled = None
+        self._failed = set()
+        functools.update_wrapper(self, fn)
+
+    def use_compiled(self, device_type: str) -> bool:
+        if _mode == 'off' or device_type in self._failed:
+            return False
+        return _mode == 'on' or _backend_available(device_type)
+
+    def __call__(self, *args, **kwargs):
+        tensor = next((a for a in args if isinstance(a, torch.Tensor)), None)
+        device_type = 'cpu' if tensor is None else tensor.device.type
+        # Empty batches run eager: compiling them would specialise on size 0.
+        if tensor is None or tensor.numel() == 0 \
+                or not self.use_compiled(device_type):
+            return self.fn(*args, **kwargs)
+        if self._compiled is None:
+            self._compiled = torch.compile(self.fn, dynamic=True)
+        try:
+            return self._compiled(*args, **kwargs)
+        except Exception as error:  # the compiler, not the math, failed
+            if _mode == 'on':
+                raise
+            self._failed.add(device_type)
+            warnings.warn(f'torch.compile of {self.fn.__name__} failed on '
+                          f'{device_type} ({type(error).__name__}: {error}); '
+                          'running eager from now on')
+            return self.fn(*args, **kwargs)
+
+
+def maybe_compiled(fn: Callable) -> MaybeCompiled:
+    """Decorator: see :class:`MaybeCompiled`."""
+    return MaybeCompiled(fn)

@@ -1,0 +1,65 @@
+"""Argument checks shared by the losses: clear ``ValueError`` messages that name the
+argument, the value received and what is allowed."""
+import math
+from numbers import Real
+from typing import Optional
+
+from torch import Tensor
+
+REDUCTIONS = ('none', 'mean', 'sum')
+
+
+def check_reduction(reduction: str, name: str = 'reduction') -> str:
+    """Return ``reduction`` if it is one of ``'none'``, ``'mean'``, ``'sum'``."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(
+            f'{name} must be one of {REDUCTIONS}, got {reduction!r}')
+    return reduction
+
+
+def check_number(name: str,
+                 value,
+                 low: Optional[float] = None,
+                 high: Optional[float] = None,
+                 *,
+                 low_open: bool = False,
+                 high_open: bool = False) -> float:
+    """Return ``float(value)`` if it is a finite real number inside the bounds.
+
+    ``low``/``high`` are inclusive unless ``low_open``/``high_open`` is set.
+    """
+    lo = '(' if low_open else '['
+    hi = ')' if high_open else ']'
+    if low is not None and high is not None:
+        allowed = f'in {lo}{low}, {high}{hi}'
+    elif low is not None:
+        allowed = f'{">" if low_open else ">="} {low}'
+    elif high is not None:
+        allowed = f'{"<" if high_open else "<="} {high}'
+    else:
+        allowed = 'a finite number'
+    if isinstance(value, bool) or not isinstance(value, Real) \
+            or not math.isfinite(value):
+        raise ValueError(f'{name} must be a finite number {allowed}, '
+                         f'got {value!r}')
+    value = float(value)
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if too_low or too_high:
+        raise ValueError(f'{name} must be {allowed}, got {value!r}')
+    return value
+
+
+def check_choice(name: str, value, choices) -> object:
+    """Return ``value`` if it is one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f'{name} must be one of {tuple(choices)}, got {value!r}')
+    return value
+
+
+def check_same_shape(pred: Tensor, target: Tensor,
+                     names: str = 'pred and target') -> None:
+    """Raise ``ValueError`` naming both shapes when they differ."""
+    if pred.shape != target.shape:
+        raise ValueError(f'{names} must have the same shape, got '
+                         f'{tuple(pred.shape)} and {tuple(target.shape)}')

@@ -1,0 +1,228 @@
+"""Registered IoU-family location losses.
+
+``pred`` and ``target`` are ``(N, 4)`` decoded boxes (x1y1x2y2), so RetinaNet-style
+heads need ``reg_decoded_bbox=True``. ``weight`` may be ``(N,)`` (FCOS's centerness)
+or ``(N, 4)`` (RetinaHead's box weights, averaged per box); ``'none'`` gives ``(N,)``.
+Each loss runs compiled where a compiler is available
+(:mod:`mmdet_losses.functional.compile`).
+"""
+from typing import Optional
+
+import torch
+
+from ..functional import iou as F_iou
+from ..functional.compile import maybe_compiled
+from ..functional.validation import check_choice, check_number
+from ..registry import MODELS
+from .base import BaseLoss
+
+
+class _IoUFamilyLoss(BaseLoss):
+    """``eps`` and the Alpha-IoU power ``alpha`` shared by the family."""
+
+    def __init__(self, eps: float = 1e-6, alpha: float = 1.0,
+                 reduction: str = 'mean', loss_weight: float = 1.0) -> None:
+        super().__init__(reduction, loss_weight)
+        self.eps = check_number('eps', eps, low=0.0, low_open=True)
+        self.alpha = check_number('alpha', alpha, low=0.0, low_open=True)
+
+    def loss_kwargs(self):
+        return {'eps': self.eps, 'alpha': self.alpha}
+
+
+@MODELS.register_module()
+class IoULoss(_IoUFamilyLoss):
+    """IoU loss (UnitBox), see :func:`~mmdet_losses.functional.iou_loss`.
+
+    Args:
+        mode: ``'log'`` (FCOS), ``'linear'`` or ``'square'``.
+        eps, alpha, reduction, loss_weight: as for every IoU-family loss; ``alpha``
+            other than 1 needs ``mode='linear'``.
+    """
+
+    loss_fn = staticmethod(maybe_compiled(F_iou.iou_loss))
+
+    def __init__(self, mode: str = 'log', eps: float = 1e-6, alpha: float = 1.0,
+                 reduction: str = 'mean', loss_weight: float = 1.0) -> None:
+        super().__init__(eps, alpha, reduction, loss_weight)
+        self.mode = check_choice('mode', mode, ('log', 'linear', 'square'))
+        if self.alpha != 1 and mode != 'linear':
+            raise ValueError(f"alpha={alpha} (Alpha-IoU) needs mode='linear', "
+                             f'got mode={mode!r}')
+
+    def loss_kwargs(self):
+        return {'mode': self.mode, **super().loss_kwargs()}
+
+
+@MODELS.register_module()
+class GIoULoss(_IoUFamilyLoss):
+    """Generalized IoU loss, see :func:`~mmdet_losses.functional.giou_loss`."""
+
+    loss_fn = staticmethod(maybe_compiled(F_iou.giou_loss))
+
+
+@MODELS.register_module()
+class DIoULoss(_IoUFamilyLoss):
+    """Distance-IoU loss, see :func:`~mmdet_losses.functional.diou_loss`."""
+
+    loss_fn = staticmethod(maybe_compiled(F_iou.diou_loss))
+
+
+@MODELS.register_module()
+class CIoULoss(_IoUFamilyLoss):
+    """Complete-IoU loss, see :func:`~mmdet_losses.functional.ciou_loss`.
+
+    Args:
+        aspect_iou_threshold: ``None`` (default, the AAAI paper's form) or an IoU
+            below which the aspect-ratio term is off: ``0.5`` reproduces
+            MMDetection's ``CIoULoss``.
+    """
+
+    loss_fn = staticmethod(maybe_compiled(F_iou.ciou_loss))
+
+    def __init__(self, eps: float = 1e-6, alpha: float = 1.0,
+                 aspect_iou_threshold: Optional[float] = None,
+                 reduction: str = 'mean', loss_weight: float = 1.0) -> None:
+        super().__init__(eps, alpha, reduction, loss_weight)
+        if aspect_iou_threshold is not None:
+            aspect_iou_threshold = check_number('aspect_iou_threshold',
+                                                aspect_iou_threshold, 0.0, 1.0)
+        self.aspect_iou_threshold = aspect_iou_threshold
+
+    def loss_kwargs(self):
+        return {**super().loss_kwargs(),
+                'aspect_iou_threshold': self.aspect_iou_threshold}
+
+
+@MODELS.register_module()
+class EIoULoss(_IoUFamilyLoss):
+    """Efficient-IoU loss and Focal-EIoU, see
+    :func:`~mmdet_losses.functional.eiou_loss`. Not MMDetection's ``EIoULoss``
+    (Extended-IoU).
+
+    Args:
+        focal_gamma: ``None`` or ``> 0`` for Focal-EIoU (paper: 0.5).
+    """
+
+    loss_fn = staticmethod(maybe_compiled(F_iou.eiou_loss))
+
+    def __init__(self, eps: float = 1e-6, alpha: float = 1.0,
+                 focal_gamma: Optional[float] = None, reduction: str = 'mean',
+                 loss_weight: float = 1.0) -> None:
+        super().__init__(eps, alpha, reduction, loss_weight)
+        if focal_gamma is not None:
+            focal_gamma = check_number('focal_gamma', focal_gamma, low=0.0,
+                                       low_open=True)
+        self.focal_gamma = focal_gamma
+
+    def loss_kwargs(self):
+        return {**super().loss_kwargs(), 'focal_gamma': self.focal_gamma}
+
+
+@MODELS.register_module()
+class SIoULoss(_IoUFamilyLoss):
+    """SCYLLA-IoU loss, see :func:`~mmdet_losses.functional.siou_loss`.
+
+    Args:
+        theta: shape-cost exponent, in ``[1, 10]`` (paper: 4).
+    """
+
+    loss_fn = staticmethod(maybe_compiled(F_iou.siou_loss))
+
+    def __init__(self, eps: float = 1e-6, alpha: float = 1.0, theta: float = 4.0,
+                 reduction: str = 'mean', loss_weight: float = 1.0) -> None:
+        super().__init__(eps, alpha, reduction, loss_weight)
+        self.theta = check_number('theta', theta, 1.0, 10.0)
+
+    def loss_kwargs(self):
+        return {**super().loss_kwargs(), 'theta': self.theta}
+
+
+# Official Wise-IoU momentum: the running mean's weight halves in 7000 updates.
+WIOU_MOMENTUM = 1 - 0.5**(1 / 7000)
+
+
+@MODELS.register_module()
+class WIoULoss(_IoUFamilyLoss):
+    """Wise-IoU v1 / v3, see :func:`~mmdet_losses.functional.wiou_loss`.
+
+    v3 keeps the running mean of the IoU loss ``L_IoU`` in the buffer
+    ``iou_loss_mean`` (saved in checkpoints, broadcast by DDP), updated in training
+    mode from each batch's weighted mean before the loss is computed:
+    ``mean <- (1 - momentum) mean + momentum * batch_mean``.
+
+    Args:
+        version: ``'v1'`` or ``'v3'``.
+        focus_alpha, focus_delta: v3's ``alpha`` and ``delta`` (paper: 1.9, 3).
+        momentum: of the running mean, in ``(0, 1]``; the default is the official
+            ``1 - 0.5 ** (1 / 7000)``.
+    """
+
+    loss_fn = staticmethod(maybe_compiled(F_iou.wiou_loss))
+
+    def __init__(self, version: str = 'v3', eps: float = 1e-6, alpha: float = 1.0,
+                 focus_alpha: float = 1.9, focus_delta: float = 3.0,
+                 momentum: float = WIOU_MOMENTUM, reduction: str = 'mean',
+                 loss_weight: float = 1.0) -> None:
+        super().__init__(eps, alpha, reduction, loss_weight)
+        self.version = check_choice('version', version, ('v1', 'v3'))
+        self.focus_alpha = check_number('focus_alpha', focus_alpha, low=0.0,
+                                        low_open=True)
+        self.focus_delta = check_number('focus_delta', focus_delta, low=0.0,
+                                        low_open=True)
+        self.momentum = check_number('momentum', momentum, 0.0, 1.0, low_open=True)
+        self.register_buffer('iou_loss_mean', torch.ones(()))
+
+    def loss_kwargs(self):
+        kwargs = super().loss_kwargs()
+        if self.version == 'v3':
+            kwargs.update(iou_loss_mean=self.iou_loss_mean,
+                          focus_alpha=self.focus_alpha, focus_delta=self.focus_delta)
+        return kwargs
+
+    def extra_repr(self) -> str:
+        return (f"version='{self.version}', reduction='{self.reduction}', "
+                f'loss_weight={self.loss_weight}, eps={self.eps}, alpha={self.alpha}')
+
+    def weighted_loss(self, pred, target, weight, reduction, avg_factor, **kwargs):
+        if self.version == 'v3' and self.training and pred.numel():
+            self._update_mean(pred, target, weight)
+        return super().weighted_loss(pred, target, weight, reduction, avg_factor,
+                                     **kwargs)
+
+    @torch.no_grad()
+    def _update_mean(self, pred, target, weight) -> None:
+        plain = F_iou.iou_loss(pred.detach(), target, mode='linear', eps=self.eps,
+                               alpha=self.alpha).float()
+        if weight is None:
+            batch_mean = plain.mean()
+        else:
+            box_weight = weight.float()
+            if box_weight.dim() == plain.dim() + 1:
+                box_weight = box_weight.mean(-1)
+            box_weight = box_weight.expand_as(plain)
+            batch_mean = (plain * box_weight).sum() / box_weight.sum().clamp(min=1e-12)
+        self.iou_loss_mean.mul_(1 - self.momentum).add_(self.momentum * batch_mean)
+
+
+@MODELS.register_module()
+class NWDLoss(BaseLoss):
+    """Normalized Gaussian Wasserstein Distance loss, see
+    :func:`~mmdet_losses.functional.nwd_loss`.
+
+    Args:
+        constant: ``C > 0``, about the mean absolute object size of the dataset
+            (paper: 12.8 on AI-TOD).
+        eps: ``> 0``, inside the square root.
+    """
+
+    loss_fn = staticmethod(maybe_compiled(F_iou.nwd_loss))
+
+    def __init__(self, constant: float = 12.8, eps: float = 1e-6,
+                 reduction: str = 'mean', loss_weight: float = 1.0) -> None:
+        super().__init__(reduction, loss_weight)
+        self.constant = check_number('constant', constant, low=0.0, low_open=True)
+        self.eps = check_number('eps', eps, low=0.0, low_open=True)
+
+    def loss_kwargs(self):
+        return {'constant': self.constant, 'eps': self.eps}

@@ -1,0 +1,54 @@
+"""Registered coordinate-wise location losses: ``L1Loss``, ``L2Loss``,
+``SmoothL1Loss``."""
+from ..functional.regression import l1_loss, l2_loss, smooth_l1_loss
+from ..functional.validation import check_number
+from ..registry import MODELS
+from .base import BaseLoss
+
+
+@MODELS.register_module()
+class L1Loss(BaseLoss):
+    """L1 loss, ``|pred - target|`` element-wise.
+
+    Args:
+        reduction: ``'none'``, ``'mean'`` or ``'sum'``.
+        loss_weight: factor applied to the reduced loss.
+
+    Shapes: ``pred``, ``target`` ``(N, 4)`` (or any equal shapes); ``weight`` the same
+    shape or ``(N,)`` for all coordinates of a box; ``'none'`` gives ``(N, 4)``.
+    """
+
+    loss_fn = staticmethod(l1_loss)
+
+
+@MODELS.register_module()
+class L2Loss(BaseLoss):
+    """L2 loss, the squared error ``(pred - target)^2`` element-wise (MMDetection's
+    ``MSELoss``). Arguments and shapes as :class:`L1Loss`."""
+
+    loss_fn = staticmethod(l2_loss)
+
+
+@MODELS.register_module()
+class SmoothL1Loss(BaseLoss):
+    """Smooth L1 loss (Fast R-CNN), see
+    :func:`~mmdet_losses.functional.smooth_l1_loss`.
+
+    Args:
+        beta: ``>= 0``; below ``1e-5`` the loss is L1.
+        reduction: ``'none'``, ``'mean'`` or ``'sum'``.
+        loss_weight: factor applied to the reduced loss.
+    """
+
+    loss_fn = staticmethod(smooth_l1_loss)
+
+    def __init__(self, beta: float = 1.0, reduction: str = 'mean',
+                 loss_weight: float = 1.0) -> None:
+        super().__init__(reduction, loss_weight)
+        self.beta = check_number('beta', beta, low=0.0)
+
+    def loss_kwargs(self):
+        return {'beta': self.beta}
+
+
+__all__ = ['L1Loss', 'L2Loss', 'SmoothL1Loss']
