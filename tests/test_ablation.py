@@ -1,0 +1,163 @@
+"""The ablation grid runner (tools/ablation.py, mmdet_losses.ablation)."""
+import json
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+from mmengine.config import Config
+
+from mmdet_losses.ablation import make_grid, parse_loss_spec, run_grid
+from mmdet_losses.ablation import runner as runner_module
+from mmdet_losses.ablation.grid import head_has_decoded_option
+from mmdet_losses.ablation.report import collect_results, markdown_table
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SHAPES_RETINANET = osp.join(REPO, 'configs/shapes/retinanet_r18_fpn_1xb8-1k_shapes.py')
+COCO_FCOS = osp.join(REPO, 'configs/fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py')
+
+
+def test_grid_sweeps_focal_hyper_parameters_only():
+    runs = make_grid(['focal', 'ce'], ['l1', 'giou'], gammas=[0, 2], alphas=[0.25])
+    names = [r.name for r in runs]
+    # focal: 2 reg x 2 gamma x 1 alpha = 4 runs; ce: 2 reg, no sweep.
+    assert names == ['focal_l1_g0_a0.25', 'focal_l1_g2_a0.25', 'focal_giou_g0_a0.25',
+                     'focal_giou_g2_a0.25', 'ce_l1', 'ce_giou']
+    assert runs[0].loss_cls['gamma'] == 0.0 and runs[1].loss_cls['gamma'] == 2.0
+    assert 'gamma' not in runs[4].loss_cls
+    assert runs[4].loss_cls['use_sigmoid'] is False
+
+
+def test_grid_location_weights_follow_the_field():
+    anchor = {r.reg_name: r.loss_bbox['loss_weight']
+              for r in make_grid(['focal'], ['l1', 'giou', 'ciou'])}
+    free = {r.reg_name: r.loss_bbox['loss_weight']
+            for r in make_grid(['focal'], ['l1', 'giou'], decoded_head=False)}
+    assert anchor == {'l1': 1.0, 'giou': 2.0, 'ciou': 2.0}
+    assert free == {'l1': 1.0, 'giou': 1.0}
+    swept = make_grid(['focal'], ['giou'], reg_weights=[1, 5])
+    assert [(r.name, r.loss_bbox['loss_weight']) for r in swept] == [
+        ('focal_giou_w1', 1.0), ('focal_giou_w5', 5.0)]
+
+
+def test_custom_and_unknown_loss_settings():
+    name, loss = parse_loss_spec("tight=dict(type='mmdet_losses.GIoULoss', eps=1e-7)",
+                                 {})
+    assert name == 'tight' and loss == {'type': 'mmdet_losses.GIoULoss', 'eps': 1e-7}
+    with pytest.raises(ValueError, match="unknown loss setting 'gio'"):
+        make_grid(['focal'], ['gio'])
+    with pytest.raises(ValueError, match='must be a dict with a type'):
+        parse_loss_spec('x=dict(eps=1)', {})
+
+
+def test_run_config_swaps_both_losses(tmp_path):
+    run = make_grid(['ce'], ['ciou'])[0]
+    path = tmp_path / 'config.py'
+    path.write_text(run.config_text(SHAPES_RETINANET, decoded_key=True))
+    head = Config.fromfile(str(path)).model.bbox_head
+    assert head.reg_decoded_bbox is True
+    assert head.loss_cls.type == 'mmdet_losses.CrossEntropyLoss'
+    assert head.loss_cls.use_sigmoid is False
+    assert dict(head.loss_bbox) == {'type': 'mmdet_losses.CIoULoss', 'loss_weight': 2.0}
+    l1 = make_grid(['focal'], ['l1'])[0]
+    path.write_text(l1.config_text(SHAPES_RETINANET, decoded_key=True))
+    assert Config.fromfile(str(path)).model.bbox_head.reg_decoded_bbox is False
+
+
+def test_decoded_option_detected_per_head():
+    assert head_has_decoded_option(SHAPES_RETINANET) is True
+    assert head_has_decoded_option(COCO_FCOS) is False
+
+
+class _FakeProcess:
+    """Popen stand-in: the first run succeeds, the second is hit by Ctrl-C."""
+    calls = 0
+
+    def __init__(self, *args, **kwargs):
+        type(self).calls += 1
+        self.number = type(self).calls
+
+    def wait(self):
+        if self.number == 2:
+            raise KeyboardInterrupt
+        return 0
+
+    def terminate(self):
+        pass
+
+
+def test_ctrl_c_keeps_finished_runs(tmp_path, monkeypatch):
+    runs = make_grid(['focal'], ['l1', 'giou', 'ciou'])
+    monkeypatch.setattr(runner_module.subprocess, 'Popen', _FakeProcess)
+    with pytest.raises(KeyboardInterrupt):
+        run_grid(runs, SHAPES_RETINANET, str(tmp_path), True, progress=False,
+                 echo=lambda _: None)
+    status = {r.name: json.loads((tmp_path / r.name / 'status.json').read_text())
+              ['state'] for r in runs[:2]}
+    assert status == {'focal_l1': 'done', 'focal_giou': 'interrupted'}
+    assert not (tmp_path / 'focal_ciou' / 'status.json').exists()
+    # Re-launch: the finished run is skipped, the interrupted one is redone.
+    states = run_grid(runs, SHAPES_RETINANET, str(tmp_path), True, progress=False,
+                      echo=lambda _: None)
+    assert states == {'focal_l1': 'skipped', 'focal_giou': 'done',
+                      'focal_ciou': 'done'}
+
+
+def test_dry_run_prints_launcher_commands(tmp_path):
+    lines = []
+    runs = make_grid(['focal'], ['l1', 'giou'])
+    states = run_grid(runs, SHAPES_RETINANET, str(tmp_path), True, launcher='slurm',
+                      dry_run=True, slurm_partition='gpu', echo=lines.append)
+    assert states == {'focal_l1': 'planned', 'focal_giou': 'planned'}
+    assert lines[0].split()[1:4] == [osp.join(REPO, 'tools', 'slurm_train.sh'), 'gpu',
+                                     'focal_l1']
+    assert not (tmp_path / 'focal_l1' / 'status.json').exists()
+
+
+@pytest.mark.slow
+def test_shapes_grid_end_to_end(tmp_path):
+    """A 2 x 2 grid of 4-iteration shapes runs; the ``bad`` setting fails to build,
+    is recorded as failed, and the other runs go on; a re-launch skips what is done."""
+    from mmdet_losses.data.shapes import make_shapes
+    data = tmp_path / 'shapes'
+    make_shapes(str(data), num_train=16, num_val=8)
+    work = tmp_path / 'grid'
+    root = f'{data}/'
+    options = [
+        f'train_dataloader.dataset.data_root={root}',
+        f'val_dataloader.dataset.data_root={root}',
+        f'val_evaluator.ann_file={root}annotations/instances_val.json',
+        'train_dataloader.batch_size=4', 'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False', 'val_dataloader.num_workers=0',
+        'val_dataloader.persistent_workers=False', 'train_cfg.max_iters=4',
+        'train_cfg.val_interval=4', 'default_hooks.logger.interval=1',
+        'default_hooks.checkpoint.interval=4'
+    ]
+    command = [sys.executable, osp.join(REPO, 'tools/ablation.py'), SHAPES_RETINANET,
+               '--cls', 'focal', 'bce', '--reg', 'giou',
+               "bad=dict(type='mmdet_losses.GIoULoss', eps=-1.0)",
+               '--work-dir', str(work), '--cfg-options', *options]
+    first = subprocess.run(command, capture_output=True, text=True, cwd=REPO,
+                           timeout=900)
+    assert first.returncode == 1, first.stdout + first.stderr  # failed runs reported
+    names = ['focal_giou', 'focal_bad', 'bce_giou', 'bce_bad']
+    states = {n: json.loads((work / n / 'status.json').read_text())['state']
+              for n in names}
+    assert states == {'focal_giou': 'done', 'focal_bad': 'failed',
+                      'bce_giou': 'done', 'bce_bad': 'failed'}
+    assert 'eps must be > 0.0, got -1.0' in (work / 'focal_bad' / 'train.log').read_text()
+    runs = make_grid(['focal', 'bce'], ['giou', "bad=dict(type='x')"])
+    rows = {r['run']: r for r in collect_results(runs, str(work))}
+    for name in ('focal_giou', 'bce_giou'):
+        assert 0.0 <= rows[name]['AP'] <= 1.0 and rows[name]['AP50'] >= rows[name]['AP']
+        assert rows[name]['loss_bbox'] > 0 and rows[name]['s_per_iter'] > 0
+        assert len(rows[name]['curve']) == 4
+    assert rows['focal_bad']['AP'] is None
+    assert '| focal_bad | focal | bad |' in markdown_table(list(rows.values()))
+    for ext in ('csv', 'md', 'png'):
+        assert (work / f'summary.{ext}').stat().st_size > 100
+    mtime = (work / 'focal_giou' / 'status.json').stat().st_mtime
+    second = subprocess.run(command, capture_output=True, text=True, cwd=REPO,
+                            timeout=900)
+    assert second.returncode == 1
+    assert (work / 'focal_giou' / 'status.json').stat().st_mtime == mtime
