@@ -6,7 +6,8 @@ EIoU, SIoU, WIoU and NWD are built from, for aligned pairs of boxes in
 inverted (``x2 < x1``), coincident, disjoint, nested and huge ones:
 
 * widths, heights and the overlap are clamped at 0 with ``clamp(min=0)`` (an inverted
-  box has zero area, and no mask assignment breaks the graph);
+  box has zero area, and no mask assignment breaks the graph); the enclosing box
+  spans all four coordinates of each box, so it always holds both centres;
 * every denominator carries ``eps``;
 * half-precision inputs are upcast to float32 once, here (image-scale coordinates
   overflow float16 when squared or multiplied); losses cast their result back.
@@ -88,8 +89,12 @@ def aligned_box_terms(pred: Tensor, target: Tensor, eps: float = 1e-6) -> BoxTer
     union = pred_w * pred_h + target_w * target_h - inter
     iou = inter / (union + eps)
 
-    enclose_w = (torch.maximum(px2, tx2) - torch.minimum(px1, tx1)).clamp(min=0)
-    enclose_h = (torch.maximum(py2, ty2) - torch.minimum(py1, ty1)).clamp(min=0)
+    # Over all four coordinates, so that the enclosing box holds both centres (and
+    # rho^2 <= c^2) even when a box is inverted; for proper boxes it is the usual one.
+    enclose_w = torch.maximum(torch.maximum(px1, px2), torch.maximum(tx1, tx2)) - \
+        torch.minimum(torch.minimum(px1, px2), torch.minimum(tx1, tx2))
+    enclose_h = torch.maximum(torch.maximum(py1, py2), torch.maximum(ty1, ty2)) - \
+        torch.minimum(torch.minimum(py1, py2), torch.minimum(ty1, ty2))
 
     pred_cx, pred_cy = (px1 + px2) / 2, (py1 + py2) / 2
     target_cx, target_cy = (tx1 + tx2) / 2, (ty1 + ty2) / 2

@@ -44,7 +44,7 @@ def _focal_terms(x: Tensor, target: Tensor, gamma: float, alpha: Optional[float]
     """Element-wise loss and its derivative in ``x`` (half precision upcast)."""
     if x.dtype in (torch.float16, torch.bfloat16):
         x = x.float()
-    t = _targets(target, x.shape[1], smoothing, x.dtype)
+    t = _targets(target, x.shape[-1], smoothing, x.dtype)
     p = torch.sigmoid(x)
     bce = (1 - t) * x + F.softplus(-x)
     q = (p * (1 - t) + torch.sigmoid(-x) * t).clamp(min=torch.finfo(x.dtype).tiny)

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from .box_geometry import aligned_box_terms, upcast_boxes
+from .validation import check_choice
 
 _ASPECT_FACTOR = 4 / math.pi**2
 
@@ -47,6 +48,7 @@ def iou_loss(pred: Tensor, target: Tensor, mode: str = 'log', eps: float = 1e-6,
     Returns:
         ``(N,)`` loss.
     """
+    check_choice('mode', mode, ('log', 'linear', 'square'))
     boxes = upcast_boxes(pred, target)
     iou = aligned_box_terms(*boxes, eps).iou
     if mode == 'log':

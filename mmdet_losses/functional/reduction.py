@@ -68,7 +68,7 @@ def reduce_loss(loss: Tensor, reduction: str) -> Tensor:
     check_reduction(reduction)
     if reduction == 'none':
         return loss
-    return reduce_sum(loss.sum(), loss.numel(), reduction)
+    return reduce_sum(_sum(loss), loss.numel(), reduction).to(loss.dtype)
 
 
 def weight_reduce_loss(loss: Tensor,
@@ -99,7 +99,14 @@ def weight_reduce_loss(loss: Tensor,
         loss = loss * align_weight(weight, loss)
     if reduction == 'none':
         return loss
-    return reduce_sum(loss.sum(), loss.numel(), reduction, avg_factor)
+    return reduce_sum(_sum(loss), loss.numel(), reduction, avg_factor).to(loss.dtype)
+
+
+def _sum(loss: Tensor) -> Tensor:
+    # Half-precision losses are summed in float32: 65504 is float16's largest value.
+    if loss.dtype in (torch.float16, torch.bfloat16):
+        return loss.sum(dtype=torch.float32)
+    return loss.sum()
 
 
 def reduce_sum(total: Tensor,

@@ -35,9 +35,9 @@ class _CategoryLoss(BaseLoss):
 
     A sigmoid loss wired to a head that predicts ``C + 1`` channels (its config lacks
     ``use_sigmoid=True``, which MMDetection's heads read from the config) would
-    silently learn background as a class. On its first call with at least 16 integer
-    labels, a sigmoid loss therefore raises if no label is the background index
-    ``C`` while the last channel's label is the majority.
+    silently learn background as a class. On the first call that brings at least 16
+    integer labels, a sigmoid loss therefore raises if no label is the background
+    index ``C`` while the last channel's label is the majority.
     """
 
     def __init__(self, use_sigmoid: bool, activated: bool, reduction: str,
@@ -55,9 +55,6 @@ class _CategoryLoss(BaseLoss):
         self._background_checked = False
 
     def _check_inputs(self, pred: Tensor, target: Tensor, ignore_index) -> None:
-        if pred.dim() != 2:
-            raise ValueError(f'pred must have shape (N, num_channels), got '
-                             f'{tuple(pred.shape)}')
         if target.is_floating_point():
             if not self.use_sigmoid:
                 raise ValueError('a softmax loss (use_sigmoid=False) takes integer '
@@ -65,6 +62,9 @@ class _CategoryLoss(BaseLoss):
                                  f'{tuple(target.shape)}')
             check_same_shape(pred, target, 'pred and float target')
             return
+        if pred.dim() != 2:
+            raise ValueError(f'pred must have shape (N, num_channels) with integer '
+                             f'labels, got {tuple(pred.shape)}')
         if target.shape != pred.shape[:1]:
             raise ValueError(f'labels must have shape (N,) = ({pred.shape[0]},) for '
                              f'pred of shape {tuple(pred.shape)}, got '
@@ -76,9 +76,10 @@ class _CategoryLoss(BaseLoss):
             self._check_background_channel(target, num_channels)
 
     def _check_background_channel(self, labels: Tensor, num_classes: int) -> None:
+        if labels.numel() < _BACKGROUND_CHECK_MIN_LABELS:
+            return
         self._background_checked = True
-        if labels.numel() < _BACKGROUND_CHECK_MIN_LABELS \
-                or bool((labels == num_classes).any()):
+        if bool((labels == num_classes).any()):
             return
         if int((labels == num_classes - 1).sum()) * 2 > labels.numel():
             raise ValueError(
@@ -94,7 +95,7 @@ class _CategoryLoss(BaseLoss):
                  alpha: Optional[float], class_weight: Optional[Tensor] = None,
                  avg_non_ignore: bool = False) -> Tensor:
         """Sigmoid focal / BCE with MMDetection's label conventions."""
-        num_classes = pred.shape[1]
+        num_classes = pred.shape[-1] if pred.dim() else 1
         if weight is not None:
             weight = align_weight(weight, pred)
         if not target.is_floating_point() and self.ignore_index is not None:
@@ -164,9 +165,10 @@ class CrossEntropyLoss(_CategoryLoss):
         return {'use_sigmoid': self.use_sigmoid, 'ignore_index': self.ignore_index,
                 'label_smoothing': self.label_smoothing}
 
-    def _class_weight(self, pred: Tensor, num_expected: int) -> Optional[Tensor]:
+    def _class_weight(self, pred: Tensor) -> Optional[Tensor]:
         if self.class_weight is None:
             return None
+        num_expected = pred.shape[-1] if pred.dim() else 1
         if len(self.class_weight) != num_expected:
             raise ValueError(f'class_weight must have {num_expected} entries for pred '
                              f'of shape {tuple(pred.shape)}, got '
@@ -178,7 +180,7 @@ class CrossEntropyLoss(_CategoryLoss):
         if not self.use_sigmoid and ignore_index is None:
             ignore_index = DEFAULT_IGNORE_INDEX
         self._check_inputs(pred, target, ignore_index)
-        class_weight = self._class_weight(pred, pred.shape[1])
+        class_weight = self._class_weight(pred)
         if self.use_sigmoid:
             return self._sigmoid(pred, target, weight, reduction, avg_factor, 0.0,
                                  None, class_weight, self.avg_non_ignore)
