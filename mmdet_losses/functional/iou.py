@@ -5,7 +5,8 @@ Every loss here is ``1 - IoU^alpha + sum_k P_k^alpha`` for its own penalties ``P
 arXiv 2110.13675), computed from :func:`~.box_geometry.aligned_box_terms`.
 
 Boxes are ``(N, 4)`` (or ``(*, 4)``) in x1y1x2y2; every function returns the
-element-wise loss of shape ``(N,)`` (``(*)``) in ``pred``'s dtype.
+element-wise loss of shape ``(N,)`` (``(*)``) in ``pred``'s dtype (float32 for integer
+boxes).
 """
 import math
 from typing import Optional
@@ -19,6 +20,11 @@ from .validation import check_choice
 _ASPECT_FACTOR = 4 / math.pi**2
 
 
+def _out_dtype(pred: Tensor) -> torch.dtype:
+    # integer boxes get a float loss; float boxes their own dtype back
+    return pred.dtype if pred.is_floating_point() else torch.float32
+
+
 def _power(x: Tensor, alpha: float) -> Tensor:
     # clamp: d/dx x^alpha is infinite at 0 for alpha < 1
     return x if alpha == 1 else x.clamp(min=torch.finfo(x.dtype).tiny).pow(alpha)
@@ -29,6 +35,15 @@ def _iou_family(iou: Tensor, alpha: float, *penalties: Tensor) -> Tensor:
     for penalty in penalties:
         loss = loss + _power(penalty, alpha)
     return loss
+
+
+def check_iou_mode(mode: str, alpha: float = 1.0) -> None:
+    """``mode`` is ``'log'``, ``'linear'`` or ``'square'``; Alpha-IoU needs
+    ``'linear'``."""
+    check_choice('mode', mode, ('log', 'linear', 'square'))
+    if alpha != 1 and mode != 'linear':
+        raise ValueError(f"alpha={alpha} (Alpha-IoU) needs mode='linear', "
+                         f'got mode={mode!r}')
 
 
 def iou_loss(pred: Tensor, target: Tensor, mode: str = 'log', eps: float = 1e-6,
@@ -48,7 +63,7 @@ def iou_loss(pred: Tensor, target: Tensor, mode: str = 'log', eps: float = 1e-6,
     Returns:
         ``(N,)`` loss.
     """
-    check_choice('mode', mode, ('log', 'linear', 'square'))
+    check_iou_mode(mode, alpha)
     boxes = upcast_boxes(pred, target)
     iou = aligned_box_terms(*boxes, eps).iou
     if mode == 'log':
@@ -57,7 +72,7 @@ def iou_loss(pred: Tensor, target: Tensor, mode: str = 'log', eps: float = 1e-6,
         loss = 1 - iou**2
     else:
         loss = _iou_family(iou, alpha)
-    return loss.to(pred.dtype)
+    return loss.to(_out_dtype(pred))
 
 
 def giou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6,
@@ -79,7 +94,7 @@ def giou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6,
     boxes = upcast_boxes(pred, target)
     terms = aligned_box_terms(*boxes, eps)
     hull = (terms.enclose_area - terms.union) / (terms.enclose_area + eps)
-    return _iou_family(terms.iou, alpha, hull.clamp(min=0)).to(pred.dtype)
+    return _iou_family(terms.iou, alpha, hull.clamp(min=0)).to(_out_dtype(pred))
 
 
 def diou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6,
@@ -101,7 +116,7 @@ def diou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6,
     boxes = upcast_boxes(pred, target)
     terms = aligned_box_terms(*boxes, eps)
     distance = terms.center_dist_sq / (terms.enclose_diag_sq + eps)
-    return _iou_family(terms.iou, alpha, distance).to(pred.dtype)
+    return _iou_family(terms.iou, alpha, distance).to(_out_dtype(pred))
 
 
 def ciou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.0,
@@ -139,7 +154,7 @@ def ciou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.
         tradeoff = v / (1 - terms.iou + v + eps)
         if aspect_iou_threshold is not None:
             tradeoff = tradeoff * (terms.iou >= aspect_iou_threshold)
-    return _iou_family(terms.iou, alpha, distance, tradeoff * v).to(pred.dtype)
+    return _iou_family(terms.iou, alpha, distance, tradeoff * v).to(_out_dtype(pred))
 
 
 def eiou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.0,
@@ -174,7 +189,7 @@ def eiou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.
     loss = _iou_family(terms.iou, alpha, distance, width, height)
     if focal_gamma is not None:
         loss = loss * terms.iou.detach().pow(focal_gamma)
-    return loss.to(pred.dtype)
+    return loss.to(_out_dtype(pred))
 
 
 def siou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.0,
@@ -217,7 +232,7 @@ def siou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.
     omega_h = (terms.pred_h - terms.target_h).abs() / \
         (torch.maximum(terms.pred_h, terms.target_h) + eps)
     shape = (1 - torch.exp(-omega_w))**theta + (1 - torch.exp(-omega_h))**theta
-    return _iou_family(terms.iou, alpha, (distance + shape) / 2).to(pred.dtype)
+    return _iou_family(terms.iou, alpha, (distance + shape) / 2).to(_out_dtype(pred))
 
 
 def wiou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.0,
@@ -254,7 +269,7 @@ def wiou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.
     if iou_loss_mean is not None:
         outlier = plain.detach() / (iou_loss_mean.to(plain) + eps)
         loss = loss * (outlier / (focus_delta * focus_alpha**(outlier - focus_delta)))
-    return loss.to(pred.dtype)
+    return loss.to(_out_dtype(pred))
 
 
 def nwd_loss(pred: Tensor, target: Tensor, eps: float = 1e-6,
@@ -286,4 +301,4 @@ def nwd_loss(pred: Tensor, target: Tensor, eps: float = 1e-6,
     w2_sq = terms.center_dist_sq + ((terms.pred_w - terms.target_w)**2 +
                                     (terms.pred_h - terms.target_h)**2) / 4
     distance = torch.sqrt(w2_sq.clamp(min=eps**2))
-    return (1 - torch.exp(-distance / constant)).to(pred.dtype)
+    return (1 - torch.exp(-distance / constant)).to(_out_dtype(pred))

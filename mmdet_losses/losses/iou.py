@@ -45,10 +45,8 @@ class IoULoss(_IoUFamilyLoss):
     def __init__(self, mode: str = 'log', eps: float = 1e-6, alpha: float = 1.0,
                  reduction: str = 'mean', loss_weight: float = 1.0) -> None:
         super().__init__(eps, alpha, reduction, loss_weight)
-        self.mode = check_choice('mode', mode, ('log', 'linear', 'square'))
-        if self.alpha != 1 and mode != 'linear':
-            raise ValueError(f"alpha={alpha} (Alpha-IoU) needs mode='linear', "
-                             f'got mode={mode!r}')
+        F_iou.check_iou_mode(mode, self.alpha)
+        self.mode = mode
 
     def loss_kwargs(self):
         return {'mode': self.mode, **super().loss_kwargs()}
@@ -201,7 +199,11 @@ class WIoULoss(_IoUFamilyLoss):
             if box_weight.dim() == plain.dim() + 1:
                 box_weight = box_weight.mean(-1)
             box_weight = box_weight.expand_as(plain)
-            batch_mean = (plain * box_weight).sum() / box_weight.sum().clamp(min=1e-12)
+            total_weight = box_weight.sum()
+            batch_mean = (plain * box_weight).sum() / total_weight.clamp(min=1e-12)
+            # no positive weight: keep the mean (torch.where, not a host sync)
+            batch_mean = torch.where(total_weight > 0, batch_mean,
+                                     self.iou_loss_mean)
         self.iou_loss_mean.mul_(1 - self.momentum).add_(self.momentum * batch_mean)
 
 

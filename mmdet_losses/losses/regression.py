@@ -1,5 +1,7 @@
 """Registered coordinate-wise location losses: ``L1Loss``, ``L2Loss``,
-``SmoothL1Loss``."""
+``SmoothL1Loss`` (compiled where a compiler is available, see
+:mod:`mmdet_losses.functional.compile`)."""
+from ..functional.compile import maybe_compiled
 from ..functional.regression import l1_loss, l2_loss, smooth_l1_loss
 from ..functional.validation import check_number
 from ..registry import MODELS
@@ -18,7 +20,7 @@ class L1Loss(BaseLoss):
     shape or ``(N,)`` for all coordinates of a box; ``'none'`` gives ``(N, 4)``.
     """
 
-    loss_fn = staticmethod(l1_loss)
+    loss_fn = staticmethod(maybe_compiled(l1_loss))
 
 
 @MODELS.register_module()
@@ -26,7 +28,7 @@ class L2Loss(BaseLoss):
     """L2 loss, the squared error ``(pred - target)^2`` element-wise (MMDetection's
     ``MSELoss``). Arguments and shapes as :class:`L1Loss`."""
 
-    loss_fn = staticmethod(l2_loss)
+    loss_fn = staticmethod(maybe_compiled(l2_loss))
 
 
 @MODELS.register_module()
@@ -40,7 +42,7 @@ class SmoothL1Loss(BaseLoss):
         loss_weight: factor applied to the reduced loss.
     """
 
-    loss_fn = staticmethod(smooth_l1_loss)
+    loss_fn = staticmethod(maybe_compiled(smooth_l1_loss))
 
     def __init__(self, beta: float = 1.0, reduction: str = 'mean',
                  loss_weight: float = 1.0) -> None:

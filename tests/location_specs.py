@@ -1,0 +1,109 @@
+"""How the tests call each location loss: the functional and the registered module
+behind every key of ``tests/cases.py``, plus random and degenerate box pairs."""
+from typing import Callable, Dict, NamedTuple, Optional
+
+import torch
+from torch import Tensor
+
+import mmdet_losses.functional as F
+from mmdet_losses import MODELS
+
+
+class LossSpec(NamedTuple):
+    functional: Callable[..., Tensor]
+    fn_kwargs: Dict[str, object]
+    module: Dict[str, object]      # config for MODELS.build (scope-local type)
+    per_box: bool                  # element-wise shape (N,) rather than (N, 4)
+    stop_gradient: bool = False    # holds a term constant for the gradient
+
+
+LOSSES = {
+    'iou_log': LossSpec(F.iou_loss, dict(mode='log'),
+                        dict(type='IoULoss', mode='log'), True),
+    'iou_linear': LossSpec(F.iou_loss, dict(mode='linear'),
+                           dict(type='IoULoss', mode='linear'), True),
+    'iou_square': LossSpec(F.iou_loss, dict(mode='square'),
+                           dict(type='IoULoss', mode='square'), True),
+    'giou': LossSpec(F.giou_loss, {}, dict(type='GIoULoss'), True),
+    'diou': LossSpec(F.diou_loss, {}, dict(type='DIoULoss'), True),
+    'ciou': LossSpec(F.ciou_loss, {}, dict(type='CIoULoss'), True, True),
+    'ciou_gated': LossSpec(F.ciou_loss, dict(aspect_iou_threshold=0.5),
+                           dict(type='CIoULoss', aspect_iou_threshold=0.5), True,
+                           True),
+    'eiou': LossSpec(F.eiou_loss, {}, dict(type='EIoULoss'), True),
+    'siou': LossSpec(F.siou_loss, {}, dict(type='SIoULoss'), True),
+    'wiou_v1': LossSpec(F.wiou_loss, {}, dict(type='WIoULoss', version='v1'), True,
+                        True),
+    # v3's running mean: a tensor for the functional, the module's buffer
+    'wiou_v3': LossSpec(F.wiou_loss, dict(iou_loss_mean=0.5),
+                        dict(type='WIoULoss', version='v3'), True, True),
+    'nwd': LossSpec(F.nwd_loss, {}, dict(type='NWDLoss'), True),
+    'l1': LossSpec(F.l1_loss, {}, dict(type='L1Loss'), False),
+    'l2': LossSpec(F.l2_loss, {}, dict(type='L2Loss'), False),
+    'smooth_l1': LossSpec(F.smooth_l1_loss, {}, dict(type='SmoothL1Loss'), False),
+}
+IOU_FAMILY = tuple(key for key, spec in LOSSES.items() if spec.per_box)
+
+
+def call_functional(key: str, pred: Tensor, target: Tensor, **kwargs) -> Tensor:
+    """The element-wise loss ``key`` with its default and the given kwargs."""
+    spec = LOSSES[key]
+    kwargs = {**spec.fn_kwargs, **kwargs}
+    if 'iou_loss_mean' in kwargs:
+        kwargs['iou_loss_mean'] = torch.tensor(kwargs['iou_loss_mean'],
+                                               dtype=torch.float64)
+    return spec.functional(pred, target, **kwargs)
+
+
+def build_module(key: str, iou_loss_mean: Optional[float] = None, **kwargs):
+    """The registered module of ``key`` built through the registry, in eval mode
+    (WIoU v3 then uses, and keeps, ``iou_loss_mean``)."""
+    spec = LOSSES[key]
+    module = MODELS.build({**spec.module, **kwargs})
+    if key == 'wiou_v3':
+        mean = spec.fn_kwargs['iou_loss_mean'] if iou_loss_mean is None \
+            else iou_loss_mean
+        module.iou_loss_mean.fill_(mean)
+    return module.eval()
+
+
+def random_boxes(n: int, generator: torch.Generator, dtype=torch.float64,
+                 low_size: float = 1.0, high_size: float = 10.0,
+                 spread: float = 10.0) -> Tensor:
+    """``(n, 4)`` well-formed x1y1x2y2 boxes with sides in ``[low_size, high_size]``."""
+    corner = torch.rand(n, 2, generator=generator, dtype=torch.float64) * spread
+    size = low_size + torch.rand(n, 2, generator=generator, dtype=torch.float64) * (
+        high_size - low_size)
+    return torch.cat([corner, corner + size], dim=1).to(dtype)
+
+
+def random_pairs(n: int, seed: int = 0, dtype=torch.float64, **kwargs):
+    """Pred/target pairs: overlapping, nested and disjoint ones in a 20 px field."""
+    generator = torch.Generator().manual_seed(seed)
+    return (random_boxes(n, generator, dtype, **kwargs),
+            random_boxes(n, generator, dtype, **kwargs))
+
+
+# name -> (pred, target). Inverted boxes have x2 < x1 (zero area by definition).
+DEGENERATE_PAIRS = {
+    'coincident': ((0, 0, 10, 10), (0, 0, 10, 10)),
+    'nested': ((4, 4, 6, 6), (0, 0, 10, 10)),
+    'disjoint': ((500, 500, 510, 510), (0, 0, 10, 10)),
+    'touching_corner': ((10, 10, 20, 20), (0, 0, 10, 10)),
+    'zero_width_pred': ((3, 3, 3, 8), (0, 0, 10, 10)),
+    'zero_area_target': ((0, 0, 10, 10), (2, 2, 2, 2)),
+    'coincident_points': ((5, 5, 5, 5), (5, 5, 5, 5)),
+    'inverted_inside': ((8, 8, 2, 2), (0, 0, 10, 10)),
+    # an inverted box whose centre lies far outside the other box
+    'inverted_far': ((1000, 1000, 0, 0), (0, 0, 10, 10)),
+    'tiny': ((0, 0, 1e-3, 1e-3), (0, 0, 2e-3, 1e-3)),
+    'huge_overlap': ((0, 0, 1e4, 1e4), (1e3, 2e3, 9e3, 1e4)),
+    'huge_disjoint': ((0, 0, 1e4, 1e4), (2e4, 2e4, 3e4, 3e4)),
+}
+
+
+def degenerate_batch(dtype=torch.float64):
+    names = list(DEGENERATE_PAIRS)
+    pred = torch.tensor([DEGENERATE_PAIRS[n][0] for n in names], dtype=dtype)
+    target = torch.tensor([DEGENERATE_PAIRS[n][1] for n in names], dtype=dtype)
+    return names, pred, target

@@ -1,0 +1,102 @@
+"""Independent reference formulas for the location-loss tests.
+
+* ``tv_*``: torchvision.ops' ``generalized_box_iou_loss``, ``distance_box_iou_loss``
+  and ``complete_box_iou_loss`` as written in torchvision 0.16+ (torchvision itself
+  does not import beside this CPU build of torch). Their masked intersection and the
+  CIoU without eps inside ``atan`` are kept as they are.
+* plain box quantities (IoU, centre distance, enclosing diagonal, CIoU's ``v``) used to
+  spell out the gradients that the papers prescribe for terms held constant.
+"""
+import math
+
+import torch
+from torch import Tensor
+
+
+def _tv_inter_union(boxes1: Tensor, boxes2: Tensor):
+    x1, y1, x2, y2 = boxes1.unbind(dim=-1)
+    x1g, y1g, x2g, y2g = boxes2.unbind(dim=-1)
+    xkis1 = torch.max(x1, x1g)
+    ykis1 = torch.max(y1, y1g)
+    xkis2 = torch.min(x2, x2g)
+    ykis2 = torch.min(y2, y2g)
+    intsctk = torch.zeros_like(x1)
+    mask = (ykis2 > ykis1) & (xkis2 > xkis1)
+    intsctk[mask] = (xkis2[mask] - xkis1[mask]) * (ykis2[mask] - ykis1[mask])
+    unionk = (x2 - x1) * (y2 - y1) + (x2g - x1g) * (y2g - y1g) - intsctk
+    return intsctk, unionk
+
+
+def tv_generalized_box_iou_loss(boxes1: Tensor, boxes2: Tensor,
+                                eps: float = 1e-7) -> Tensor:
+    intsctk, unionk = _tv_inter_union(boxes1, boxes2)
+    iouk = intsctk / (unionk + eps)
+    x1, y1, x2, y2 = boxes1.unbind(dim=-1)
+    x1g, y1g, x2g, y2g = boxes2.unbind(dim=-1)
+    xc1 = torch.min(x1, x1g)
+    yc1 = torch.min(y1, y1g)
+    xc2 = torch.max(x2, x2g)
+    yc2 = torch.max(y2, y2g)
+    area_c = (xc2 - xc1) * (yc2 - yc1)
+    miouk = iouk - ((area_c - unionk) / (area_c + eps))
+    return 1 - miouk
+
+
+def _tv_diou_iou_loss(boxes1: Tensor, boxes2: Tensor, eps: float = 1e-7):
+    intsct, union = _tv_inter_union(boxes1, boxes2)
+    iou = intsct / (union + eps)
+    x1, y1, x2, y2 = boxes1.unbind(dim=-1)
+    x1g, y1g, x2g, y2g = boxes2.unbind(dim=-1)
+    xc1 = torch.min(x1, x1g)
+    yc1 = torch.min(y1, y1g)
+    xc2 = torch.max(x2, x2g)
+    yc2 = torch.max(y2, y2g)
+    diagonal_distance_squared = ((xc2 - xc1)**2) + ((yc2 - yc1)**2) + eps
+    x_p = (x2 + x1) / 2
+    y_p = (y2 + y1) / 2
+    x_g = (x1g + x2g) / 2
+    y_g = (y1g + y2g) / 2
+    centers_distance_squared = ((x_p - x_g)**2) + ((y_p - y_g)**2)
+    loss = 1 - iou + (centers_distance_squared / diagonal_distance_squared)
+    return loss, iou
+
+
+def tv_distance_box_iou_loss(boxes1: Tensor, boxes2: Tensor,
+                             eps: float = 1e-7) -> Tensor:
+    return _tv_diou_iou_loss(boxes1, boxes2, eps)[0]
+
+
+def tv_complete_box_iou_loss(boxes1: Tensor, boxes2: Tensor,
+                             eps: float = 1e-7) -> Tensor:
+    diou_loss, iou = _tv_diou_iou_loss(boxes1, boxes2, eps)
+    x1, y1, x2, y2 = boxes1.unbind(dim=-1)
+    x1g, y1g, x2g, y2g = boxes2.unbind(dim=-1)
+    w_pred = x2 - x1
+    h_pred = y2 - y1
+    w_gt = x2g - x1g
+    h_gt = y2g - y1g
+    v = (4 / (math.pi**2)) * torch.pow(
+        (torch.atan(w_gt / h_gt) - torch.atan(w_pred / h_pred)), 2)
+    with torch.no_grad():
+        alpha = v / (1 - iou + v + eps)
+    return diou_loss + alpha * v
+
+
+def centre_distance_sq(pred: Tensor, target: Tensor) -> Tensor:
+    """rho^2 of well-formed boxes."""
+    centre_pred = (pred[:, :2] + pred[:, 2:]) / 2
+    centre_target = (target[:, :2] + target[:, 2:]) / 2
+    return ((centre_pred - centre_target)**2).sum(-1)
+
+
+def enclosing_diag_sq(pred: Tensor, target: Tensor) -> Tensor:
+    """c^2 of well-formed boxes."""
+    size = torch.max(pred[:, 2:], target[:, 2:]) - torch.min(pred[:, :2], target[:, :2])
+    return (size**2).sum(-1)
+
+
+def aspect_term(pred: Tensor, target: Tensor, eps: float = 1e-6) -> Tensor:
+    """CIoU's v = 4/pi^2 (atan(wg/hg) - atan(w/h))^2 (eps as in the package)."""
+    w, h = (pred[:, 2:] - pred[:, :2]).unbind(-1)
+    wg, hg = (target[:, 2:] - target[:, :2]).unbind(-1)
+    return 4 / math.pi**2 * (torch.atan(wg / (hg + eps)) - torch.atan(w / (h + eps)))**2
