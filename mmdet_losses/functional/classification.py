@@ -162,7 +162,8 @@ def softmax_focal_loss(pred: Tensor,
                        activated: bool = False,
                        ignore_index: Optional[int] = DEFAULT_IGNORE_INDEX
                        ) -> Tensor:
-    """Softmax Focal Loss over ``C + 1`` logits (Lin et al. 2017, appendix).
+    """Softmax Focal Loss over ``C + 1`` logits (the multi-class extension that Lin et
+    al. 2017, Sec. 3, call straightforward).
 
     .. math:: FL = -\\alpha_y (1 - p_y)^{\\gamma} \\log p_y, \\quad
               p = \\mathrm{softmax}(x)

@@ -21,7 +21,6 @@ even where ``q`` underflows.
 from typing import Optional, Tuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from .compile import maybe_compiled
@@ -40,31 +39,41 @@ def _targets(target: Tensor, num_classes: int, smoothing: float,
 
 
 def _focal_terms(x: Tensor, target: Tensor, gamma: float, alpha: Optional[float],
-                 smoothing: float) -> Tuple[Tensor, Tensor]:
-    """Element-wise loss and its derivative in ``x`` (half precision upcast)."""
+                 smoothing: float, need_loss: bool,
+                 need_grad: bool) -> Tuple[Optional[Tensor], Optional[Tensor]]:
+    """Element-wise loss and/or its derivative in ``x`` (half precision upcast)."""
     if x.dtype in (torch.float16, torch.bfloat16):
         x = x.float()
     t = _targets(target, x.shape[-1], smoothing, x.dtype)
-    p = torch.sigmoid(x)
-    bce = (1 - t) * x + F.softplus(-x)
-    q = (p * (1 - t) + torch.sigmoid(-x) * t).clamp(min=torch.finfo(x.dtype).tiny)
-    grad = p - t
-    loss = bce
-    if gamma != 0:
-        modulator = q.pow(gamma)
-        loss = loss * modulator
-        grad = modulator * (gamma * (1 - 2 * t) * (p * (1 - p) / q) * bce + grad)
-    if alpha is not None:
-        alpha_t = alpha * t + (1 - alpha) * (1 - t)
-        loss = loss * alpha_t
-        grad = grad * alpha_t
+    # One exp serves sigmoid(x), sigmoid(-x) and softplus(-x): the kernel is bound by
+    # transcendental functions, not by memory.
+    e = torch.exp(-x.abs())
+    r = 1 / (1 + e)
+    positive = x >= 0
+    p = torch.where(positive, r, e * r)
+    p_neg = torch.where(positive, e * r, r)  # 1 - p without cancellation
+    bce = (1 - t) * x + (-x).clamp(min=0) + torch.log1p(e)
+    q = (p * (1 - t) + p_neg * t).clamp(min=torch.finfo(x.dtype).tiny)
+    modulator = q.pow(gamma) if gamma != 0 else None
+    alpha_t = alpha * t + (1 - alpha) * (1 - t) if alpha is not None else None
+    loss = grad = None
+    if need_loss:
+        loss = bce if modulator is None else bce * modulator
+        if alpha_t is not None:
+            loss = loss * alpha_t
+    if need_grad:
+        grad = p - t
+        if modulator is not None:
+            grad = modulator * (gamma * (1 - 2 * t) * (p * p_neg / q) * bce + grad)
+        if alpha_t is not None:
+            grad = grad * alpha_t
     return loss, grad
 
 
 @maybe_compiled
 def _weighted_sum(x: Tensor, target: Tensor, weight: Optional[Tensor],
                   gamma: float, alpha: Optional[float], smoothing: float) -> Tensor:
-    loss, _ = _focal_terms(x, target, gamma, alpha, smoothing)
+    loss, _ = _focal_terms(x, target, gamma, alpha, smoothing, True, False)
     if weight is not None:
         loss = loss * weight
     return loss.sum()
@@ -74,7 +83,7 @@ def _weighted_sum(x: Tensor, target: Tensor, weight: Optional[Tensor],
 def _weighted_grad(x: Tensor, target: Tensor, weight: Optional[Tensor],
                    grad_out: Tensor, gamma: float, alpha: Optional[float],
                    smoothing: float) -> Tensor:
-    _, grad = _focal_terms(x, target, gamma, alpha, smoothing)
+    _, grad = _focal_terms(x, target, gamma, alpha, smoothing, False, True)
     grad = grad * grad_out
     if weight is not None:
         grad = grad * weight

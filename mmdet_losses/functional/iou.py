@@ -1,8 +1,10 @@
 """IoU-family location losses on the one geometry core.
 
-Every loss here is ``1 - IoU^alpha + sum_k P_k^alpha`` for its own penalties ``P_k``
-(``alpha = 1``: the paper's loss; ``alpha != 1``: Alpha-IoU, He et al., NeurIPS 2021,
-arXiv 2110.13675), computed from :func:`~.box_geometry.aligned_box_terms`.
+IoU, GIoU, DIoU, CIoU, EIoU and SIoU are ``1 - IoU^alpha + sum_k P_k^alpha`` for their
+own penalties ``P_k`` (``alpha = 1``: the paper's loss; ``alpha != 1``: Alpha-IoU,
+He et al., NeurIPS 2021, arXiv 2110.13675); Focal-EIoU and WIoU scale such a loss by
+a factor, and NWD is a distance of Gaussians. All are computed from
+:func:`~.box_geometry.aligned_box_terms`.
 
 Boxes are ``(N, 4)`` (or ``(*, 4)``) in x1y1x2y2; every function returns the
 element-wise loss of shape ``(N,)`` (``(*)``) in ``pred``'s dtype (float32 for integer

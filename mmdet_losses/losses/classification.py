@@ -93,13 +93,14 @@ class _CategoryLoss(BaseLoss):
     def _sigmoid(self, pred: Tensor, target: Tensor, weight: Optional[Tensor],
                  reduction: str, avg_factor, gamma: float,
                  alpha: Optional[float], class_weight: Optional[Tensor] = None,
-                 avg_non_ignore: bool = False) -> Tensor:
+                 avg_non_ignore: bool = False,
+                 ignore_index: Optional[int] = None) -> Tensor:
         """Sigmoid focal / BCE with MMDetection's label conventions."""
         num_classes = pred.shape[-1] if pred.dim() else 1
         if weight is not None:
             weight = align_weight(weight, pred)
-        if not target.is_floating_point() and self.ignore_index is not None:
-            valid = (target != self.ignore_index)
+        if not target.is_floating_point() and ignore_index is not None:
+            valid = (target != ignore_index)
             weight = valid[:, None] if weight is None else weight * valid[:, None]
             target = target.masked_fill(~valid, num_classes)
             if avg_non_ignore and avg_factor is None and reduction == 'mean':
@@ -135,8 +136,8 @@ class CrossEntropyLoss(_CategoryLoss):
         class_weight: optional per-class weights, ``C + 1`` (softmax) or ``C``
             (sigmoid, weighing each class's whole binary loss; MMDetection passes it
             as BCE's ``pos_weight`` instead, which weighs only the positive term).
-        ignore_index: label whose samples are ignored; softmax ignores ``-100`` when
-            ``None``, as ``F.cross_entropy`` and MMDetection do.
+        ignore_index: label whose samples are ignored; ``None`` ignores ``-100``, as
+            ``F.cross_entropy`` and MMDetection's ``CrossEntropyLoss`` do.
         avg_non_ignore: with ``'mean'`` and no ``avg_factor``, average over the
             non-ignored elements only.
         label_smoothing: in ``[0, 1)``; softmax: as ``F.cross_entropy``; sigmoid:
@@ -173,17 +174,18 @@ class CrossEntropyLoss(_CategoryLoss):
             raise ValueError(f'class_weight must have {num_expected} entries for pred '
                              f'of shape {tuple(pred.shape)}, got '
                              f'{len(self.class_weight)}')
-        return pred.new_tensor(self.class_weight, dtype=torch.float32)
+        dtype = torch.float64 if pred.dtype == torch.float64 else torch.float32
+        return pred.new_tensor(self.class_weight, dtype=dtype)
 
     def weighted_loss(self, pred, target, weight, reduction, avg_factor):
-        ignore_index = self.ignore_index
-        if not self.use_sigmoid and ignore_index is None:
-            ignore_index = DEFAULT_IGNORE_INDEX
+        ignore_index = DEFAULT_IGNORE_INDEX if self.ignore_index is None \
+            else self.ignore_index
         self._check_inputs(pred, target, ignore_index)
         class_weight = self._class_weight(pred)
         if self.use_sigmoid:
             return self._sigmoid(pred, target, weight, reduction, avg_factor, 0.0,
-                                 None, class_weight, self.avg_non_ignore)
+                                 None, class_weight, self.avg_non_ignore,
+                                 ignore_index)
         loss = softmax_cross_entropy(pred, target, class_weight, ignore_index,
                                      self.label_smoothing)
         if self.avg_non_ignore and avg_factor is None and reduction == 'mean':

@@ -1,0 +1,265 @@
+"""Forward + backward time and peak memory of the sigmoid category losses.
+
+Compares, in one process and on the same RetinaNet-like batch (``--n`` anchors x
+``--c`` classes, about 1% positives, integer labels with ``C`` = background, per-anchor
+label weights and ``avg_factor``):
+
+* ours: ``FocalLoss`` and ``CrossEntropyLoss(use_sigmoid=True)`` through the fused
+  kernel, compiled and eager, and the plain-autograd reference
+  (``sigmoid_focal_loss`` + ``weight_reduce_loss``);
+* MMDetection: ``FocalLoss`` (on the CPU its ``py_sigmoid_focal_loss`` path, on CUDA
+  mmcv's ``sigmoid_focal_loss`` op) and ``CrossEntropyLoss(use_sigmoid=True)``;
+* a floor: one element-wise pass, ``(x * 1.0001).sum()``, forward and backward.
+
+Time is the median of ``--repeat`` runs after ``--warmup`` runs, the cases timed
+in interleaved rounds so that a change of machine load affects them alike. Peak memory is the
+highest amount allocated during one forward + backward above what was allocated
+before it (the gradient of ``pred`` included): on CUDA from
+``torch.cuda.max_memory_allocated``, on the CPU from the allocation events of
+``torch.profiler`` (``profile_memory=True``).
+
+Usage::
+
+    python benchmarks/bench_classification.py [--n 200000] [--c 80] [--device cpu]
+        [--threads 2] [--repeat 10] [--warmup 3] [--profile]
+"""
+import argparse
+import os
+import statistics
+import time
+from typing import Callable, Dict, List, Optional, Tuple
+
+import torch
+
+import mmdet_losses.functional as functional
+from mmdet_losses import CrossEntropyLoss, FocalLoss
+from mmdet_losses.functional.classification import (binary_targets,
+                                                    sigmoid_focal_loss)
+from mmdet_losses.functional.reduction import weight_reduce_loss
+
+# Targets the issue sets on the CPU.
+TARGET_SPEEDUP_VS_MMDET = 8.0
+TARGET_TIME_VS_FLOOR = 1.5
+TARGET_MEMORY_VS_MMDET = 0.3
+
+
+def make_batch(n: int, c: int, device: str, seed: int = 0):
+    gen = torch.Generator().manual_seed(seed)
+    pred = 2 * torch.randn(n, c, generator=gen)
+    labels = torch.full((n, ), c, dtype=torch.long)          # background
+    positive = torch.rand(n, generator=gen) < 0.01
+    labels[positive] = torch.randint(0, c, (int(positive.sum()), ), generator=gen)
+    weight = (torch.rand(n, generator=gen) > 0.05).float()   # 5% ignored anchors
+    avg_factor = float(positive.sum())
+    return (pred.to(device), labels.to(device), weight.to(device), avg_factor)
+
+
+def sync(device: str) -> None:
+    if device.startswith('cuda'):
+        torch.cuda.synchronize()
+
+
+def fwd_bwd(loss_fn: Callable, pred: torch.Tensor, *args) -> None:
+    pred.grad = None
+    loss_fn(pred, *args).backward()
+
+
+def time_cases(cases: Dict[str, Callable], pred, args, device, warmup,
+               repeat) -> Dict[str, float]:
+    """Median fwd+bwd seconds per case. The cases are timed in interleaved rounds
+    (each round runs every case once), so that a change in machine load during
+    the run affects all cases alike and the ratios stay fair."""
+    for loss_fn in cases.values():
+        for _ in range(warmup):
+            fwd_bwd(loss_fn, pred, *args)
+    sync(device)
+    times = {name: [] for name in cases}
+    for _ in range(repeat):
+        for name, loss_fn in cases.items():
+            start = time.perf_counter()
+            fwd_bwd(loss_fn, pred, *args)
+            sync(device)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def cpu_peak_bytes(loss_fn, pred, args) -> Optional[int]:
+    """Peak of the running sum of CPU allocations during one forward + backward."""
+    from torch.profiler import ProfilerActivity, profile
+    pred.grad = None
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fwd_bwd(loss_fn, pred, *args)
+    try:
+        events = prof.profiler.kineto_results.events()
+    except AttributeError:
+        return None
+    allocations = sorted((e.start_ns(), e.nbytes()) for e in events
+                         if e.name() == '[memory]'
+                         and e.device_type() == torch.autograd.DeviceType.CPU)
+    running = peak = 0
+    for _, nbytes in allocations:
+        running += nbytes
+        peak = max(peak, running)
+    return peak
+
+
+def cuda_peak_bytes(loss_fn, pred, args) -> int:
+    pred.grad = None
+    torch.cuda.synchronize()
+    base = torch.cuda.memory_allocated()
+    torch.cuda.reset_peak_memory_stats()
+    fwd_bwd(loss_fn, pred, *args)
+    torch.cuda.synchronize()
+    return torch.cuda.max_memory_allocated() - base
+
+
+def with_compile(mode, loss: Callable) -> Callable:
+    """Run ``loss`` with compilation switched to ``mode`` (restored afterwards)."""
+    def run(*args):
+        previous = functional.get_compile()
+        functional.set_compile(mode)
+        try:
+            return loss(*args)
+        finally:
+            functional.set_compile(previous)
+    return run
+
+
+def plain_reference(gamma, alpha):
+    """The module's non-fused path: one-hot targets, element-wise loss, reduction."""
+    def run(pred, labels, weight, avg_factor):
+        target = binary_targets(labels, pred.shape[1])
+        loss = sigmoid_focal_loss(pred, target, gamma, alpha)
+        return weight_reduce_loss(loss, weight[:, None], 'mean', avg_factor)
+    return run
+
+
+def floor(pred, labels, weight, avg_factor):
+    return (pred * 1.0001).sum()
+
+
+def build_cases(device: str) -> List[Tuple[str, str, Callable]]:
+    """(name, group, fn(pred, labels, weight, avg_factor))."""
+    import mmdet.models.losses as mmdet_losses
+    focal, bce = FocalLoss(gamma=2.0, alpha=0.25), CrossEntropyLoss(use_sigmoid=True)
+    mmdet_focal = mmdet_losses.FocalLoss(gamma=2.0, alpha=0.25)
+    mmdet_bce = mmdet_losses.CrossEntropyLoss(use_sigmoid=True)
+    call = lambda m: (lambda p, y, w, a: m(p, y, w, avg_factor=a))  # noqa: E731
+    cases = [
+        ('ours FocalLoss fused compiled', 'focal', with_compile(True, call(focal))),
+        ('ours FocalLoss fused eager', 'focal', with_compile(False, call(focal))),
+        ('ours focal plain autograd', 'focal', plain_reference(2.0, 0.25)),
+        ('mmdet FocalLoss' + (' (mmcv CUDA op)' if device.startswith('cuda')
+                              else ' (CPU py path)'), 'focal', call(mmdet_focal)),
+    ]
+    if device.startswith('cuda'):
+        from mmdet.models.losses.focal_loss import py_sigmoid_focal_loss
+
+        def mmdet_py(p, y, w, a):
+            t = torch.nn.functional.one_hot(y, p.shape[1] + 1)[:, :p.shape[1]]
+            return py_sigmoid_focal_loss(p, t, w, 2.0, 0.25, 'mean', a)
+        cases.append(('mmdet py_sigmoid_focal_loss', 'focal', mmdet_py))
+    cases += [
+        ('ours BCE fused compiled', 'bce', with_compile(True, call(bce))),
+        ('ours BCE fused eager', 'bce', with_compile(False, call(bce))),
+        ('ours BCE plain autograd', 'bce', plain_reference(0.0, None)),
+        ('mmdet CrossEntropyLoss(sigmoid)', 'bce', call(mmdet_bce)),
+        ('floor (x * 1.0001).sum()', 'floor', floor),
+    ]
+    return cases
+
+
+def profile_case(name, loss_fn, pred, args, rows=12) -> None:
+    from torch.profiler import ProfilerActivity, profile
+    fwd_bwd(loss_fn, pred, *args)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        fwd_bwd(loss_fn, pred, *args)
+    print(f'\n--- profile: {name}')
+    print(prof.key_averages().table(sort_by='self_cpu_time_total', row_limit=rows))
+
+
+def main(argv=None) -> Dict[str, Tuple[float, Optional[int]]]:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--n', type=int, default=200_000)
+    parser.add_argument('--c', type=int, default=80)
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--threads', type=int, default=2,
+                        help='torch threads on the CPU (default 2)')
+    parser.add_argument('--repeat', type=int, default=10)
+    parser.add_argument('--warmup', type=int, default=3)
+    parser.add_argument('--profile', action='store_true',
+                        help='print a per-operator profile of our focal paths')
+    args = parser.parse_args(argv)
+    on_cuda = args.device.startswith('cuda')
+    if not on_cuda:
+        torch.set_num_threads(args.threads)
+    pred, labels, weight, avg_factor = make_batch(args.n, args.c, args.device)
+    pred.requires_grad_()
+    batch = (labels, weight, avg_factor)
+
+    load = f' load={os.getloadavg()[0]:.1f}' if hasattr(os, 'getloadavg') else ''
+    print(f'bench_classification: N={args.n} C={args.c} device={args.device} '
+          f'threads={torch.get_num_threads()} torch={torch.__version__} '
+          f'repeat={args.repeat} warmup={args.warmup}{load}')
+    cases = {name: fn for name, _, fn in build_cases(args.device)}
+    first_call, peaks = {}, {}
+    for name, fn in cases.items():
+        start = time.perf_counter()
+        fwd_bwd(fn, pred, *batch)        # compiles, if it is a compiled case
+        first_call[name] = time.perf_counter() - start
+        peaks[name] = cuda_peak_bytes(fn, pred, batch) if on_cuda else \
+            cpu_peak_bytes(fn, pred, batch)
+    seconds = time_cases(cases, pred, batch, args.device, args.warmup, args.repeat)
+    print(f'{"case":38s} {"fwd+bwd ms":>11s} {"peak MiB":>9s}')
+    results = {}
+    for name in cases:
+        results[name] = (seconds[name], peaks[name])
+        peak_text = 'n/a' if peaks[name] is None else f'{peaks[name] / 2**20:.1f}'
+        note = f'  (first call {first_call[name]:.1f} s)' \
+            if first_call[name] > 5 * seconds[name] + 1 else ''
+        print(f'{name:38s} {seconds[name] * 1e3:11.1f} {peak_text:>9s}{note}')
+
+    def ratio_lines(ours: str, theirs: str) -> None:
+        t_ours, m_ours = results[ours]
+        t_theirs, m_theirs = results[theirs]
+        t_floor = results['floor (x * 1.0001).sum()'][0]
+        mem = 'n/a' if None in (m_ours, m_theirs) else f'{m_ours / m_theirs:.2f}x'
+        print(f'{ours:32s}: {t_theirs / t_ours:5.1f}x faster than {theirs}; '
+              f'{t_ours / t_floor:.2f}x the floor; memory {mem} of mmdet')
+
+    print('\nratios (speed-up = mmdet time / ours; floor ratio = ours / floor)')
+    mmdet_focal = next(k for k in results if k.startswith('mmdet FocalLoss'))
+    for ours in ('ours FocalLoss fused compiled', 'ours FocalLoss fused eager',
+                 'ours focal plain autograd'):
+        ratio_lines(ours, mmdet_focal)
+    for ours in ('ours BCE fused compiled', 'ours BCE fused eager',
+                 'ours BCE plain autograd'):
+        ratio_lines(ours, 'mmdet CrossEntropyLoss(sigmoid)')
+
+    if not on_cuda:
+        t_ours, m_ours = results['ours FocalLoss fused compiled']
+        t_mmdet, m_mmdet = results[mmdet_focal]
+        t_floor = results['floor (x * 1.0001).sum()'][0]
+        checks = [
+            (f'>= {TARGET_SPEEDUP_VS_MMDET:g}x faster than mmdet focal',
+             t_mmdet / t_ours >= TARGET_SPEEDUP_VS_MMDET, f'{t_mmdet / t_ours:.1f}x'),
+            (f'within {TARGET_TIME_VS_FLOOR:g}x of the floor',
+             t_ours / t_floor <= TARGET_TIME_VS_FLOOR, f'{t_ours / t_floor:.2f}x'),
+        ]
+        if m_ours is not None and m_mmdet is not None:
+            checks.append((f'peak memory <= {TARGET_MEMORY_VS_MMDET:g}x mmdet',
+                           m_ours / m_mmdet <= TARGET_MEMORY_VS_MMDET,
+                           f'{m_ours / m_mmdet:.2f}x'))
+        print('\nCPU targets (ours = FocalLoss fused compiled):')
+        for text, met, value in checks:
+            print(f'  {"met   " if met else "MISSED"} {text}: {value}')
+
+    if args.profile:
+        for name in ('ours FocalLoss fused compiled', 'ours FocalLoss fused eager',
+                     'floor (x * 1.0001).sum()'):
+            profile_case(name, cases[name], pred, batch)
+    return results
+
+
+if __name__ == '__main__':
+    main()
