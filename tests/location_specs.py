@@ -59,7 +59,9 @@ def build_module(key: str, iou_loss_mean: Optional[float] = None, **kwargs):
     """The registered module of ``key`` built through the registry, in eval mode
     (WIoU v3 then uses, and keeps, ``iou_loss_mean``)."""
     spec = LOSSES[key]
-    module = MODELS.build({**spec.module, **kwargs})
+    config = {**spec.module, **kwargs}
+    # scoped type: a bare name resolves in whatever default scope is set
+    module = MODELS.build({**config, 'type': f"mmdet_losses.{config['type']}"})
     if key == 'wiou_v3':
         mean = spec.fn_kwargs['iou_loss_mean'] if iou_loss_mean is None \
             else iou_loss_mean

@@ -3,6 +3,7 @@ WIoU v3's running mean and the registry."""
 import math
 
 import pytest
+from mmengine.registry import DefaultScope
 import torch
 from mmdet.registry import MODELS as MMDET_MODELS
 
@@ -155,7 +156,7 @@ BAD_ARGUMENTS = [
 def test_bad_hyper_parameter(loss_type, kwargs, name):
     """Checked at build time; the message names the argument and the value."""
     with pytest.raises(ValueError) as error:
-        MODELS.build(dict(type=loss_type, **kwargs))
+        MODELS.build(dict(type=f'mmdet_losses.{loss_type}', **kwargs))
     message = str(error.value)
     assert name in message
     assert repr(kwargs[name]) in message or str(kwargs[name]) in message
@@ -193,7 +194,7 @@ WIOU_TARGET = torch.tensor([[0.0, 0, 10, 10], [0, 0, 10, 10]])
 
 
 def test_wiou_running_mean_updates_in_train_mode_only():
-    loss = MODELS.build(dict(type='WIoULoss', version='v3', momentum=0.5))
+    loss = MODELS.build(dict(type='mmdet_losses.WIoULoss', version='v3', momentum=0.5))
     assert loss.iou_loss_mean.item() == 1.0       # starts at 1
     loss.train()
     loss(WIOU_PRED, WIOU_TARGET)
@@ -220,7 +221,7 @@ def test_wiou_all_zero_weights_leave_running_mean_alone():
     """Boxes of weight 0 are not positives: a batch without any positive weight
     carries no information on the mean IoU loss, whatever the reduction. ('mean'
     takes the zero-weight shortcut; 'none' pulls the mean toward 0 today.)"""
-    loss = MODELS.build(dict(type='WIoULoss', version='v3', momentum=0.5)).train()
+    loss = MODELS.build(dict(type='mmdet_losses.WIoULoss', version='v3', momentum=0.5)).train()
     loss(WIOU_PRED, WIOU_TARGET, weight=torch.zeros(2))
     assert loss.iou_loss_mean.item() == 1.0
     loss(WIOU_PRED, WIOU_TARGET, weight=torch.zeros(2), reduction_override='none')
@@ -228,7 +229,7 @@ def test_wiou_all_zero_weights_leave_running_mean_alone():
 
 
 def test_wiou_v1_keeps_no_running_mean():
-    loss = MODELS.build(dict(type='WIoULoss', version='v1', momentum=0.5)).train()
+    loss = MODELS.build(dict(type='mmdet_losses.WIoULoss', version='v1', momentum=0.5)).train()
     loss(WIOU_PRED, WIOU_TARGET)
     assert loss.iou_loss_mean.item() == 1.0
 
@@ -237,7 +238,7 @@ def test_wiou_uses_the_updated_mean():
     """The batch updates the mean first (official Wise-IoU order): with momentum 1
     the mean is the batch's, 7/8, so the quarter box has beta = (3/4) / (7/8) = 6/7
     and r = beta / (3 * 1.9^(beta - 3))."""
-    loss = MODELS.build(dict(type='WIoULoss', version='v3', momentum=1.0,
+    loss = MODELS.build(dict(type='mmdet_losses.WIoULoss', version='v3', momentum=1.0,
                              reduction='none')).train()
     value = loss(WIOU_PRED, WIOU_TARGET)
     beta = 6 / 7
@@ -246,18 +247,18 @@ def test_wiou_uses_the_updated_mean():
 
 
 def test_wiou_running_mean_is_saved_and_loaded():
-    trained = MODELS.build(dict(type='WIoULoss', version='v3', momentum=0.5)).train()
+    trained = MODELS.build(dict(type='mmdet_losses.WIoULoss', version='v3', momentum=0.5)).train()
     trained(WIOU_PRED, WIOU_TARGET)
     state = trained.state_dict()
     assert set(state) == {'iou_loss_mean'}
     assert state['iou_loss_mean'].item() == pytest.approx(0.9375, rel=1e-6)
-    fresh = MODELS.build(dict(type='WIoULoss', version='v3')).eval()
+    fresh = MODELS.build(dict(type='mmdet_losses.WIoULoss', version='v3')).eval()
     fresh.load_state_dict(state)
     assert fresh.iou_loss_mean.item() == pytest.approx(0.9375, rel=1e-6)
     torch.testing.assert_close(fresh(WIOU_PRED, WIOU_TARGET),
                                trained.eval()(WIOU_PRED, WIOU_TARGET))
     # and the mean changes the loss (a test that could not fail otherwise)
-    assert not torch.allclose(MODELS.build(dict(type='WIoULoss')).eval()(
+    assert not torch.allclose(MODELS.build(dict(type='mmdet_losses.WIoULoss')).eval()(
         WIOU_PRED, WIOU_TARGET), fresh(WIOU_PRED, WIOU_TARGET))
 
 
@@ -270,7 +271,9 @@ REGISTERED = ['L1Loss', 'L2Loss', 'SmoothL1Loss', 'IoULoss', 'GIoULoss', 'DIoULo
 def test_scoped_build_from_mmdet_registry(name):
     ours = MMDET_MODELS.build(dict(type=f'mmdet_losses.{name}'))
     assert type(ours) is getattr(mmdet_losses, name)
-    assert MODELS.build(dict(type=name)).__class__ is type(ours)
+    # a bare name is ours inside our scope (MMEngine resolves it in the default scope)
+    with DefaultScope.overwrite_default_scope('mmdet_losses'):
+        assert MODELS.build(dict(type=name)).__class__ is type(ours)
 
 
 @pytest.mark.parametrize('name', ['L1Loss', 'SmoothL1Loss', 'IoULoss', 'GIoULoss',
