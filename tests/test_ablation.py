@@ -13,7 +13,7 @@ from mmdet_losses.ablation.grid import head_has_decoded_option
 from mmdet_losses.ablation.report import collect_results, markdown_table
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-SHAPES_RETINANET = osp.join(REPO, 'configs/shapes/retinanet_r18_fpn_1xb8-1k_shapes.py')
+SHAPES_RETINANET = osp.join(REPO, 'configs/shapes/retinanet_r18_fpn_1xb4-1500i_shapes.py')
 COCO_FCOS = osp.join(REPO, 'configs/fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py')
 
 

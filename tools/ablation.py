@@ -3,7 +3,7 @@
 Examples::
 
     # the grid of the docs, on the built-in shapes data, on a CPU
-    python tools/ablation.py configs/shapes/retinanet_r18_fpn_1xb8-1k_shapes.py \\
+    python tools/ablation.py configs/shapes/retinanet_r18_fpn_1xb4-1500i_shapes.py \\
         --cls focal ce --reg l1 giou ciou
     # Focal Loss paper, Table 1: gamma x alpha
     python tools/ablation.py CONFIG --cls focal --reg l1 --gamma 0 0.5 1 2 5 \\

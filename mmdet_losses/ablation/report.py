@@ -45,8 +45,12 @@ def summarize_run(run: Run, run_dir: str) -> Dict:
            'loss_cls': _last(train, 'loss_cls'), 'loss_bbox': _last(train, 'loss_bbox'),
            's_per_iter': sum(steady) / len(steady) if steady else None,
            'curve': [(r.get('iter', r.get('step')), r['loss']) for r in train]}
+    validated = any('loss' not in r and 'lr' not in r for r in records)
     for name, key in METRICS:
         row[name] = _last(records, key)
+        if row[name] is None and validated:
+            # CocoMetric returns no metrics when a model detects nothing: AP is 0
+            row[name] = 0.0
     return row
 
 
