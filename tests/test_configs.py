@@ -165,7 +165,8 @@ def test_coco_configs_inherit_mmdetection():
         for key in ('train_dataloader', 'val_evaluator', 'param_scheduler',
                     'optim_wrapper', 'train_cfg'):
             assert without_scope(ours[key]) == without_scope(theirs[key]), key
-        ours_model, theirs_model = without_scope(ours.model), without_scope(theirs.model)
+        ours_model = without_scope(ours.model)
+        theirs_model = without_scope(theirs.model)
         for part in ('backbone', 'neck', 'data_preprocessor'):
             assert ours_model[part] == theirs_model[part]
         for head in (ours_model['bbox_head'], theirs_model['bbox_head']):

@@ -84,6 +84,26 @@ def test_dist_test_two_cpu_processes(trained, tmp_path):
     assert 0.0 <= metrics['coco/bbox_mAP'] <= 1.0
 
 
+@pytest.mark.slow
+def test_demo_end_to_end_in_miniature(tmp_path):
+    import cv2
+
+    work_dir = tmp_path / 'demo'
+    result = run([PYTHON, osp.join(ROOT, 'tools', 'demo.py'), '--work-dir',
+                  str(work_dir), '--data-root', str(tmp_path / 'shapes'),
+                  '--num-train', '16', '--num-val', '8', '--iters', '6',
+                  '--num-pictures', '3', '--cfg-options',
+                  'model.test_cfg.score_thr=0.0', 'train_dataloader.num_workers=0',
+                  'train_dataloader.persistent_workers=False',
+                  'val_dataloader.num_workers=0',
+                  'val_dataloader.persistent_workers=False'])
+    assert 'train: wrote 16 images' in result.stdout
+    assert re.search(r'AP @\[\.50:\.95\]\s+0\.\d{3}', result.stdout)
+    assert re.search(r'bbox mAP 0\.\d{3}: target 0\.6 (reached|MISSED)', result.stdout)
+    picture = cv2.imread(str(work_dir / 'predictions.png'))
+    assert picture is not None and picture.shape[1] > 3 * 256
+
+
 def test_tool_help():
     for tool in ('train.py', 'test.py', 'demo.py', 'make_shapes.py'):
         result = run([PYTHON, osp.join(ROOT, 'tools', tool), '--help'], timeout=300)
@@ -133,6 +153,26 @@ def test_pytorch_launcher_on_cpu_starts_gloo(monkeypatch):
     assert cfg.model_wrapper_cfg == dict(
         type='MMDistributedDataParallel', broadcast_buffers=False,
         find_unused_parameters=True, device_ids=None)
+
+
+def test_slurm_and_mpi_environments(monkeypatch):
+    from mmdet_losses.utils.dist import _process_env
+
+    monkeypatch.setenv('SLURM_PROCID', '5')
+    monkeypatch.setenv('SLURM_NTASKS', '8')
+    monkeypatch.setenv('SLURM_LOCALID', '1')
+    monkeypatch.setenv('MASTER_ADDR', 'node-0')
+    monkeypatch.delenv('MASTER_PORT', raising=False)
+    assert _process_env('slurm') == (5, 8, 1)
+    assert os.environ['MASTER_PORT'] == '29500'
+
+    monkeypatch.setenv('OMPI_COMM_WORLD_RANK', '2')
+    monkeypatch.setenv('OMPI_COMM_WORLD_SIZE', '4')
+    monkeypatch.setenv('OMPI_COMM_WORLD_LOCAL_RANK', '0')
+    assert _process_env('mpi') == (2, 4, 0)
+    monkeypatch.delenv('MASTER_ADDR')
+    with pytest.raises(KeyError, match='MASTER_ADDR'):
+        _process_env('mpi')
 
 
 # ----------------------------------------------------------------------------------

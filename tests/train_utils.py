@@ -11,8 +11,9 @@ from typing import Dict, List, Optional, Sequence
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 PYTHON = sys.executable
-RETINANET = osp.join(ROOT, 'configs', 'shapes', 'retinanet_r18_fpn_giou_1xb4-1500i_shapes.py')
-FCOS = osp.join(ROOT, 'configs', 'shapes', 'fcos_r18_fpn_gn-head_giou_1xb4-1500i_shapes.py')
+SHAPES_CONFIGS = osp.join(ROOT, 'configs', 'shapes')
+RETINANET = osp.join(SHAPES_CONFIGS, 'retinanet_r18_fpn_giou_1xb4-1500i_shapes.py')
+FCOS = osp.join(SHAPES_CONFIGS, 'fcos_r18_fpn_gn-head_giou_1xb4-1500i_shapes.py')
 LOSS_KEYS = {'loss', 'loss_cls', 'loss_bbox'}
 
 TINY_SCHEDULE = """

@@ -8,7 +8,7 @@ Steps: write the seeded shapes dataset (skipped when it is already there), train
 config from scratch (a log line every 20 iterations with the ETA), evaluate on the
 validation split with the COCO metric, print the metric table, and save
 ``<work-dir>/predictions.png``: eight validation images with the predicted boxes
-(class colour, score) over the ground truth (thin white).
+scoring at least 0.4 (class colour, score) over the ground truth (thin white).
 """
 import argparse
 import os
@@ -39,6 +39,8 @@ def parse_args(argv=None):
     parser.add_argument('--iters', type=int, default=None,
                         help='training iterations (default: the config\'s)')
     parser.add_argument('--num-pictures', type=int, default=8)
+    parser.add_argument('--score-thr', type=float, default=0.4,
+                        help='lowest score drawn in the picture')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(argv)
 
@@ -57,7 +59,7 @@ class EvaluationTimer(Hook):
         self.metrics = dict(metrics or {})
 
 
-def save_predictions(runner, out_file: str, count: int) -> None:
+def save_predictions(runner, out_file: str, count: int, score_thr: float) -> None:
     """Predict ``count`` validation images and save them with their boxes."""
     import cv2
     import torch
@@ -79,7 +81,7 @@ def save_predictions(runner, out_file: str, count: int) -> None:
             image, pred.bboxes.numpy(), pred.labels.numpy(), pred.scores.numpy(),
             meta['classes'], [tuple(reversed(c)) for c in meta['palette']],
             gt_boxes=sample.gt_instances.bboxes.numpy()
-            if 'gt_instances' in sample else None))
+            if 'gt_instances' in sample else None, score_thr=score_thr))
     cv2.imwrite(out_file, tile(pictures))
 
 
@@ -133,7 +135,7 @@ def main(argv=None):
     metrics = timer.metrics
 
     picture = os.path.join(cfg.work_dir, 'predictions.png')
-    save_predictions(runner, picture, args.num_pictures)
+    save_predictions(runner, picture, args.num_pictures, args.score_thr)
     seconds['total'] = time.time() - start
 
     print_table(metrics, seconds)

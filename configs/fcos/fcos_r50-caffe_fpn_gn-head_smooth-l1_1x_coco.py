@@ -1,4 +1,4 @@
-# FCOS R-50 GN-head 1x: sigmoid focal + Smooth L1 (beta 0.11) on stride-normalised distances (weight 1.0).
+# FCOS R-50 GN-head 1x: sigmoid focal + Smooth L1 (beta 0.11) on distances / stride.
 _base_ = ['./fcos_r50-caffe_fpn_gn-head_1x_coco.py', '../_base_/losses/smooth-l1.py']
 model = dict(
     bbox_head=dict(

@@ -1,5 +1,8 @@
 # FCOS R-50 GN-head 1x: softmax focal loss over C + 1 classes + IoU loss.
-_base_ = ['./fcos_r50-caffe_fpn_gn-head_1x_coco.py', '../_base_/losses/softmax-focal.py']
+_base_ = [
+    './fcos_r50-caffe_fpn_gn-head_1x_coco.py',
+    '../_base_/losses/softmax-focal.py'
+]
 custom_imports = dict(
     imports=['mmdet_losses', 'mmdet_losses.utils.init'],
     allow_failed_imports=False)

@@ -1,4 +1,4 @@
-# RetinaNet R-50-FPN 1x: sigmoid focal + IoU loss -log(IoU) on decoded boxes (weight 2.0).
+# RetinaNet R-50-FPN 1x: sigmoid focal + IoU loss -log(IoU) on decoded boxes.
 _base_ = ['./retinanet_r50_fpn_1x_coco.py', '../_base_/losses/iou.py']
 model = dict(
     bbox_head=dict(
