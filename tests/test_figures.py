@@ -10,8 +10,17 @@ import pytest
 import torch
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DOCS = osp.join(ROOT, 'docs')
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 MAX_FIGURE_BYTES = 300 * 1024
+PER_LOSS_MAX_BYTES = 60 * 1024
+# docs/losses/<page>.md of every registered loss class
+LOSS_PAGES = {
+    'CrossEntropyLoss': 'cross_entropy', 'FocalLoss': 'focal', 'L1Loss': 'l1',
+    'L2Loss': 'l2', 'SmoothL1Loss': 'smooth_l1', 'IoULoss': 'iou', 'GIoULoss': 'giou',
+    'DIoULoss': 'diou', 'CIoULoss': 'ciou', 'EIoULoss': 'eiou', 'SIoULoss': 'siou',
+    'WIoULoss': 'wiou', 'NWDLoss': 'nwd'
+}
 
 
 def load_tool(name):
@@ -50,11 +59,11 @@ def small_run(sim, eager):
                         chunk=4096, workers=2)
 
 
-def assert_png(path):
+def assert_png(path, max_bytes=MAX_FIGURE_BYTES):
     with open(path, 'rb') as f:
         data = f.read()
     assert data[:8] == PNG_SIGNATURE
-    assert 10 * 1024 < len(data) < MAX_FIGURE_BYTES
+    assert 10 * 1024 < len(data) < max_bytes
     import matplotlib.image
     height, width = matplotlib.image.imread(path).shape[:2]
     assert height >= 200 and width >= 400
@@ -236,8 +245,157 @@ def test_location_curves_aspect(curves):
         assert abs(float(value[1])) < 1e-5, label
 
 
+def test_cross_entropy_curves(curves):
+    # -log p_t and its gradient wrt the ground-truth logit, p_t - 1, for both forms;
+    # p_t = 0.9: loss ln(1/0.9) = 0.1053605, gradient -0.1
+    p_t = torch.tensor([0.01, 0.1, 0.5, 0.9, 0.99], dtype=torch.float64)
+    values = curves.cross_entropy_curves(p_t)
+    assert len(values) == 2
+    for label, (loss, grad) in values.items():
+        torch.testing.assert_close(loss, -torch.log(p_t), rtol=1e-9, atol=1e-12)
+        torch.testing.assert_close(grad, p_t - 1, rtol=1e-9, atol=1e-12)
+        assert math.isclose(float(loss[3]), 0.1053605, abs_tol=1e-7), label
+
+
+def page_curves(curves, name, boxes):
+    return curves.location_curves(*boxes, curves.LOSS_PAGES[name].curves)
+
+
+def test_loss_page_curves_shift(curves):
+    # 10 x 10 target, pred moved right by s px: overlap 10 (10 - s) for s < 10,
+    # IoU = (10 - s) / (10 + s) (1/3 at s = 5), 0 from s = 10 on; the enclosing box
+    # is (10 + s) x 10, so c^2 = (10 + s)^2 + 10^2 and rho = s.
+    s = torch.tensor([0.0, 5.0, 10.0, 20.0, 30.0], dtype=torch.float64)
+    boxes = curves.shift_boxes(s)
+    iou = ((10 - s) / (10 + s)).clamp(min=0)
+    distance = s**2 / ((10 + s)**2 + 100)
+    far = s >= 10
+    giou = page_curves(curves, 'giou', boxes)['GIoU']
+    # beyond 10 px: union 200, enclosure 10 (10 + s): 1 + (s - 10) / (s + 10)
+    torch.testing.assert_close(giou[far], 1 + (s[far] - 10) / (s[far] + 10))
+    diou = page_curves(curves, 'diou', boxes)['DIoU']
+    torch.testing.assert_close(diou, 1 - iou + distance)
+    # s = 5: 2/3 + 25/325 = 0.7435897
+    assert math.isclose(float(diou[1]), 0.7435897, rel_tol=1e-6)
+    # equal shapes: CIoU (both variants) and EIoU are DIoU on this path
+    for name in ('ciou', 'eiou'):
+        for label, values in page_curves(curves, name, boxes).items():
+            if 'Focal' not in label:
+                torch.testing.assert_close(values, diou, msg=label)
+    # Focal-EIoU = IoU^0.5 EIoU: sqrt(1/3) (2/3 + 25/325) = 0.4293, 0 when disjoint
+    focal_eiou = page_curves(curves, 'eiou', boxes)['Focal-EIoU (gamma = 0.5)']
+    torch.testing.assert_close(focal_eiou, iou.sqrt() * (1 - iou + distance))
+    assert math.isclose(float(focal_eiou[1]), 0.4293, abs_tol=1e-4)
+    assert float(focal_eiou[far].abs().max()) == 0
+    # IoU 'log': -ln((10 - s) / (10 + s)), ln 3 at s = 5; -ln eps when disjoint
+    log_iou = page_curves(curves, 'iou', boxes)['IoU (log)']
+    assert math.isclose(float(log_iou[1]), math.log(3), rel_tol=1e-6)
+    torch.testing.assert_close(log_iou[far], torch.full((3, ), -math.log(1e-6),
+                                                        dtype=torch.float64))
+    # SIoU on the x axis: angle cost 0, distance cost 1 - exp(-2 (s / (10 + s))^2),
+    # shape cost 0; the penalty is half their sum
+    siou = page_curves(curves, 'siou', boxes)['SIoU']
+    torch.testing.assert_close(
+        siou, 1 - iou + (1 - torch.exp(-2 * (s / (10 + s))**2)) / 2)
+    # WIoU v3 with the running mean at 0.5: beta = (1 - IoU) / 0.5,
+    # r = beta / (3 * 1.9^(beta - 3)); at s = 5 beta = 4/3, r = 1.2954
+    wiou = page_curves(curves, 'wiou', boxes)
+    v1 = torch.exp(distance) * (1 - iou)
+    torch.testing.assert_close(wiou['WIoU v1'], v1)
+    beta = (1 - iou) / 0.5
+    # rtol: the module's eps in the mean's denominator moves beta by 2e-6
+    torch.testing.assert_close(wiou['WIoU v3 (running mean 0.5)'],
+                               beta / (3 * 1.9**(beta - 3)) * v1, rtol=1e-5,
+                               atol=1e-7)
+    # NWD: W_2 = s, 1 - exp(-s / 12.8); 1 - exp(-5 / 12.8) = 0.3233
+    nwd = page_curves(curves, 'nwd', boxes)['NWD (C = 12.8)']
+    torch.testing.assert_close(nwd[1:], 1 - torch.exp(-s[1:] / 12.8))
+    # coordinate losses on coordinates / 10: x1 and x2 each off by s / 10
+    n = s / 10
+    torch.testing.assert_close(page_curves(curves, 'l1', boxes)['L1'], 2 * n)
+    torch.testing.assert_close(page_curves(curves, 'l2', boxes)['L2'], 2 * n**2)
+    smooth = page_curves(curves, 'smooth_l1', boxes)
+    # beta = 1: 2 * 0.5 n^2 below n = 1 (0.25 at s = 5), 2 (n - 0.5) beyond
+    torch.testing.assert_close(smooth['Smooth L1 (beta = 1)'],
+                               torch.where(n < 1, n**2, 2 * (n - 0.5)))
+    # beta = 0.11: L1 less 2 * 0.055 for every n >= 0.11
+    torch.testing.assert_close(smooth['Smooth L1 (beta = 0.11)'][1:],
+                               2 * (n[1:] - 0.055))
+
+
+def test_loss_page_curves_aspect(curves):
+    # Same centre and area; at w / h = 4 the pred is 20 x 5: IoU = 50 / 150 = 1/3,
+    # enclosing box 20 x 10.
+    ratios = torch.tensor([0.25, 1.0, 4.0], dtype=torch.float64)
+    boxes = curves.aspect_boxes(ratios)
+    # EIoU: 2/3 + (20 - 10)^2 / 20^2 + (5 - 10)^2 / 10^2 = 2/3 + 0.5 = 7/6
+    eiou = page_curves(curves, 'eiou', boxes)['EIoU']
+    assert math.isclose(float(eiou[2]), 7 / 6, rel_tol=1e-6)
+    torch.testing.assert_close(eiou[0], eiou[2])
+    # NWD: W_2^2 = ((20 - 10)^2 + (5 - 10)^2) / 4 = 31.25
+    nwd = page_curves(curves, 'nwd', boxes)['NWD (C = 12.8)']
+    assert math.isclose(float(nwd[2]), 1 - math.exp(-math.sqrt(31.25) / 12.8),
+                        rel_tol=1e-9)
+    # IoU 'log': ln 3
+    log_iou = page_curves(curves, 'iou', boxes)['IoU (log)']
+    assert math.isclose(float(log_iou[2]), math.log(3), rel_tol=1e-6)
+
+
+def test_loss_page_curves_vanish_on_the_target(curves):
+    # shift 0 and aspect ratio 1 give the target itself: every page's loss is 0
+    # (NWD: 1 - exp(-eps / 12.8) = 8e-8)
+    zero = torch.zeros(1, dtype=torch.float64)
+    for name, page in curves.LOSS_PAGES.items():
+        for boxes in (curves.shift_boxes(zero), curves.aspect_boxes(zero + 1)):
+            for label, values in curves.location_curves(*boxes,
+                                                        page.curves).items():
+                assert abs(float(values[0])) < 1e-6, (name, label)
+
+
 def test_plot_loss_curves_writes_pngs(curves, tmp_path):
     paths = curves.main(['--out', str(tmp_path)])
-    assert set(paths) == {'focal', 'location'}
-    for path in paths.values():
-        assert_png(path)
+    per_loss = set(LOSS_PAGES.values()) - {'focal'}
+    assert set(paths) == {'focal', 'location'} | per_loss
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        'focal_loss_curves.png', 'location_loss_curves.png', 'losses']
+    assert sorted(p.name for p in (tmp_path / 'losses').iterdir()) == \
+        sorted(f'{name}.png' for name in per_loss)
+    assert_png(paths['focal'])
+    assert_png(paths['location'])
+    for name in per_loss:
+        assert paths[name] == str(tmp_path / 'losses' / f'{name}.png')
+        assert_png(paths[name], PER_LOSS_MAX_BYTES)
+
+
+def test_plot_loss_curves_only(curves, tmp_path):
+    paths = curves.main(['--out', str(tmp_path), '--only', 'giou', 'cross_entropy'])
+    assert set(paths) == {'giou', 'cross_entropy'}
+    assert [p.name for p in tmp_path.iterdir()] == ['losses']
+    assert sorted(p.name for p in (tmp_path / 'losses').iterdir()) == \
+        ['cross_entropy.png', 'giou.png']
+    with pytest.raises(SystemExit):
+        curves.main(['--out', str(tmp_path), '--only', 'bogus'])
+
+
+# -------------------------------------------------------------------- docs
+
+
+def test_loss_index_lists_every_loss_with_its_page():
+    with open(osp.join(DOCS, 'losses', 'README.md')) as f:
+        rows = [line for line in f if line.startswith('| `mmdet_losses.')]
+    listed = {row.split('`')[1]: row for row in rows}
+    assert set(listed) == {f'mmdet_losses.{name}' for name in LOSS_PAGES}
+    for name, page in LOSS_PAGES.items():
+        assert f']({page}.md) |' in listed[f'mmdet_losses.{name}'], name
+
+
+def test_every_loss_page_shows_its_figure():
+    for name, page in LOSS_PAGES.items():
+        with open(osp.join(DOCS, 'losses', f'{page}.md')) as f:
+            text = f.read()
+        assert f"type='mmdet_losses.{name}'" in text, page
+        figure = 'focal_loss_curves.png' if page == 'focal' else \
+            f'losses/{page}.png'
+        assert f'](../figures/{figure})' in text, page
+        assert_png(osp.join(DOCS, 'figures', figure),
+                   MAX_FIGURE_BYTES if page == 'focal' else PER_LOSS_MAX_BYTES)

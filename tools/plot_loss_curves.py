@@ -7,31 +7,49 @@
 * ``location_loss_curves.png``: the location losses as a predicted box moves away
   from its target (horizontal shift) and as it changes shape (aspect ratio at equal
   area and centre). The target is a 10 x 10 px box, a tiny object, the size the NWD
-  constant ``C = 12.8`` was chosen for; L1 and Smooth L1 (``beta = 1``) act on the
-  x1y1x2y2 coordinates in units of the target's size, summed over the 4 coordinates.
+  constant ``C = 12.8`` was chosen for; the coordinate losses (L1, L2, Smooth L1)
+  act on the x1y1x2y2 coordinates in units of the target's size, summed over the 4
+  coordinates.
+* ``losses/<name>.png``, one per loss page of ``docs/losses/`` (``focal.md`` shows
+  ``focal_loss_curves.png``):
+  ``cross_entropy.png`` (binary and softmax cross-entropy against ``p_t``, and their
+  gradient with respect to the ground-truth logit, ``p_t - 1``), and for each
+  location loss (``LOSS_PAGES``) the two paths of ``location_loss_curves.png``, that
+  loss in colour, the linear IoU loss and L1 as thin grey references.
 
 Usage::
 
-    python tools/plot_loss_curves.py [--out docs/figures]
+    python tools/plot_loss_curves.py [--out docs/figures] [--only NAME [NAME ...]]
+
+``--only`` writes only the named figures: ``focal``, ``location``,
+``cross_entropy`` or a key of ``LOSS_PAGES`` (``l1``, ``giou``, ...).
 """
 import argparse
 import os
 from functools import partial
-from typing import Callable, Dict, Sequence, Tuple
+from typing import Callable, Dict, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
 
-from mmdet_losses.functional import (ciou_loss, diou_loss, eiou_loss, giou_loss,
-                                     iou_loss, l1_loss, nwd_loss, siou_loss,
-                                     sigmoid_focal_loss, smooth_l1_loss, wiou_loss)
+from mmdet_losses.functional import (binary_cross_entropy, ciou_loss, diou_loss,
+                                     eiou_loss, giou_loss, iou_loss, l1_loss, l2_loss,
+                                     nwd_loss, sigmoid_focal_loss, siou_loss,
+                                     smooth_l1_loss, softmax_cross_entropy, wiou_loss)
 
 FOCAL_GAMMAS = (0.0, 0.5, 1.0, 2.0, 5.0)
 TARGET_SIZE = 10.0
 NWD_CONSTANT = 12.8
+# The running mean of the IoU loss that WIoU v3's curve is drawn with.
+WIOU_V3_MEAN = 0.5
+# The per-loss figures: 1 x 2 panels, small enough for a page (~50 KB).
+PER_LOSS_DPI = 70
+PER_LOSS_SIZE = (9.6, 3.6)
+
+LossFn = Callable[[Tensor, Tensor], Tensor]
 
 # label -> (N, 4) x1y1x2y2 pred, target -> (N,) loss
-IOU_FAMILY: Dict[str, Callable[[Tensor, Tensor], Tensor]] = {
+IOU_FAMILY: Dict[str, LossFn] = {
     'IoU': partial(iou_loss, mode='linear'),
     'GIoU': giou_loss,
     'DIoU': diou_loss,
@@ -43,26 +61,87 @@ IOU_FAMILY: Dict[str, Callable[[Tensor, Tensor], Tensor]] = {
 }
 
 
-def _coordinate_loss(loss_fn: Callable[[Tensor, Tensor], Tensor], pred: Tensor,
-                     target: Tensor) -> Tensor:
+def _coordinate_loss(loss_fn: LossFn, pred: Tensor, target: Tensor) -> Tensor:
     return loss_fn(pred / TARGET_SIZE, target / TARGET_SIZE).sum(1)
 
 
-OTHERS: Dict[str, Callable[[Tensor, Tensor], Tensor]] = {
+OTHERS: Dict[str, LossFn] = {
     f'NWD (C = {NWD_CONSTANT})': partial(nwd_loss, constant=NWD_CONSTANT),
     'L1': partial(_coordinate_loss, l1_loss),
     'Smooth L1 (beta = 1)': partial(_coordinate_loss, smooth_l1_loss),
 }
+
+# The thin grey curves on every location loss's own figure: label -> (loss, style);
+# a page that shows one of these losses itself does not draw it again.
+REFERENCES: Dict[str, Tuple[LossFn, str]] = {'IoU': (IOU_FAMILY['IoU'], '-'),
+                                             'L1': (OTHERS['L1'], ':')}
+
+
+class LossPage(NamedTuple):
+    """The figure of a location loss's page: its curves, and where the y axis ends
+    (``None``: a little above the highest of them)."""
+    title: str
+    curves: Dict[str, LossFn]
+    y_max: Optional[float] = None
+
+
+LOSS_PAGES: Dict[str, LossPage] = {
+    'l1': LossPage('L1 loss', {'L1': OTHERS['L1']}),
+    'l2': LossPage('L2 loss', {'L2': partial(_coordinate_loss, l2_loss)}),
+    'smooth_l1': LossPage('Smooth L1 loss', {
+        'Smooth L1 (beta = 1)': OTHERS['Smooth L1 (beta = 1)'],
+        'Smooth L1 (beta = 0.11)': partial(_coordinate_loss,
+                                           partial(smooth_l1_loss, beta=0.11))}),
+    # -ln IoU is 13.8 (-ln eps) for disjoint boxes: the axis stops well below
+    'iou': LossPage('IoU loss', {'IoU (log)': partial(iou_loss, mode='log'),
+                                 'IoU (linear)': IOU_FAMILY['IoU']}, y_max=3.0),
+    'giou': LossPage('GIoU loss', {'GIoU': IOU_FAMILY['GIoU']}),
+    'diou': LossPage('DIoU loss', {'DIoU': IOU_FAMILY['DIoU']}),
+    'ciou': LossPage('CIoU loss', {
+        'CIoU': IOU_FAMILY['CIoU'],
+        'CIoU, IoU >= 0.5 gate': IOU_FAMILY['CIoU, IoU >= 0.5 gate']}),
+    'eiou': LossPage('EIoU loss', {
+        'EIoU': IOU_FAMILY['EIoU'],
+        'Focal-EIoU (gamma = 0.5)': partial(eiou_loss, focal_gamma=0.5)}),
+    'siou': LossPage('SIoU loss', {'SIoU': IOU_FAMILY['SIoU']}),
+    'wiou': LossPage('WIoU loss', {
+        'WIoU v1': IOU_FAMILY['WIoU v1'],
+        f'WIoU v3 (running mean {WIOU_V3_MEAN:g})': partial(
+            wiou_loss, iou_loss_mean=torch.tensor(WIOU_V3_MEAN, dtype=torch.float64))}),
+    'nwd': LossPage('NWD loss', {f'NWD (C = {NWD_CONSTANT})':
+                                 OTHERS[f'NWD (C = {NWD_CONSTANT})']}),
+}
+
+
+def _logit(p: Tensor) -> Tensor:
+    return torch.log(p) - torch.log1p(-p)
 
 
 def focal_curve(p_t: Tensor, gamma: float) -> Tensor:
     """Focal loss of a sample whose ground-truth class has probability ``p_t``,
     with ``alpha=None``: ``-(1 - p_t)^gamma log p_t``, via ``sigmoid_focal_loss``
     on the logit of ``p_t`` with target 1."""
-    p_t = p_t.double()
-    logits = torch.log(p_t) - torch.log1p(-p_t)
+    logits = _logit(p_t.double())
     return sigmoid_focal_loss(logits[:, None], torch.ones_like(logits)[:, None],
                               gamma=gamma, alpha=None)[:, 0]
+
+
+def cross_entropy_curves(p_t: Tensor) -> Dict[str, Tuple[Tensor, Tensor]]:
+    """Loss and its gradient with respect to the ground-truth logit of a sample whose
+    ground-truth class has probability ``p_t`` in ``(0, 1)``: ``binary_cross_entropy``
+    on the logit of ``p_t`` with target 1, and ``softmax_cross_entropy`` over 3 logits
+    (label 0; the other two share ``1 - p_t``). Both are ``-log p_t`` with gradient
+    ``p_t - 1``."""
+    p_t = p_t.double()
+    logit = _logit(p_t).requires_grad_()
+    bce = binary_cross_entropy(logit[:, None], torch.ones_like(p_t)[:, None])[:, 0]
+    bce_grad, = torch.autograd.grad(bce.sum(), logit)
+    other = torch.log((1 - p_t) / 2)
+    logits = torch.stack([torch.log(p_t), other, other], dim=1).requires_grad_()
+    ce = softmax_cross_entropy(logits, torch.zeros_like(p_t, dtype=torch.long))
+    ce_grad, = torch.autograd.grad(ce.sum(), logits)
+    return {'binary (sigmoid)': (bce.detach(), bce_grad),
+            'softmax, C + 1 = 3 logits': (ce.detach(), ce_grad[:, 0])}
 
 
 def boxes_from_xywh(x: Tensor, y: Tensor, w: Tensor, h: Tensor) -> Tensor:
@@ -87,7 +166,54 @@ def aspect_boxes(ratios: Tensor) -> Tuple[Tensor, Tensor]:
 
 def location_curves(pred: Tensor, target: Tensor,
                     losses: Dict[str, Callable]) -> Dict[str, Tensor]:
-    return {label: fn(pred, target) for label, fn in losses.items()}
+    return {label: fn(pred, target).detach() for label, fn in losses.items()}
+
+
+class BoxPath(NamedTuple):
+    """Pred and target boxes along one path of the location figures."""
+    x: Tensor
+    pred: Tensor
+    target: Tensor
+    xlabel: str
+    title: str
+    log_x: bool
+
+
+def box_paths() -> Tuple[BoxPath, BoxPath]:
+    """The shift and the aspect-ratio path, shared by every location figure."""
+    shifts = torch.linspace(0, 3 * TARGET_SIZE, 601, dtype=torch.float64)
+    ratios = torch.logspace(-3, 3, 601, base=2, dtype=torch.float64)
+    return (BoxPath(shifts, *shift_boxes(shifts), 'horizontal shift (px)',
+                    'shifted right (disjoint beyond 10 px)', False),
+            BoxPath(ratios, *aspect_boxes(ratios), 'aspect ratio w / h (log scale)',
+                    'reshaped at equal centre and area', True))
+
+
+def _finish_axes(ax, path: BoxPath, title: str, legend_size: float) -> None:
+    if path.log_x:
+        ax.set_xscale('log', base=2)
+    ax.set_xlabel(path.xlabel)
+    ax.set_ylabel('loss')
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=legend_size)
+
+
+def _p_t_axes(ax, ylabel: str) -> None:
+    """Axes over the probability of the ground-truth class, the well-classified
+    examples shaded."""
+    ax.axvspan(0.6, 1.0, color='0.9')
+    ax.set_xlim(0, 1)
+    ax.set_xlabel('probability of ground truth class, p_t')
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+
+
+def _save(fig, path: str, dpi: int) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    import matplotlib.pyplot as plt
+    plt.close(fig)
 
 
 def plot_focal(path: str) -> None:
@@ -98,71 +224,114 @@ def plot_focal(path: str) -> None:
         label = f'gamma = {gamma:g}' + (' (cross-entropy)' if gamma == 0 else '')
         ax.plot(p_t.numpy(), focal_curve(p_t, gamma).numpy(), label=label,
                 linewidth=1.8)
-    ax.axvspan(0.6, 1.0, color='0.9')
+    _p_t_axes(ax, 'loss')
     ax.text(0.8, 1.5, 'well-classified\nexamples', ha='center')
-    ax.set_xlim(0, 1)
     ax.set_ylim(0, 5)
-    ax.set_xlabel('probability of ground truth class, p_t')
-    ax.set_ylabel('loss')
     ax.set_title('Focal loss -(1 - p_t)^gamma log(p_t) (Lin et al., Fig. 1)')
     ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    _save(fig, path, dpi=90)
 
 
-def _plot_panel(ax, x: Tensor, curves: Dict[str, Tensor], xlabel: str,
-                title: str) -> None:
+def plot_cross_entropy(path: str) -> None:
+    import matplotlib.pyplot as plt
+    p_t = torch.linspace(0.001, 0.999, 999, dtype=torch.float64)
+    curves = cross_entropy_curves(p_t)
+    fig, axes = plt.subplots(1, 2, figsize=PER_LOSS_SIZE)
+    for index, (label, (loss, grad)) in enumerate(curves.items()):
+        style = dict(linestyle='--' if index else '-', linewidth=3.5 - 2 * index,
+                     color=f'C{index}', label=label)
+        axes[0].plot(p_t.numpy(), loss.numpy(), **style)
+        axes[1].plot(p_t.numpy(), grad.numpy(), **style)
+    for ax, ylabel, title in (
+            (axes[0], 'loss', 'loss -log(p_t)'),
+            (axes[1], 'd loss / d ground-truth logit',
+             'gradient p_t - 1 (-0.1 at p_t = 0.9)')):
+        _p_t_axes(ax, ylabel)
+        ax.set_title(title, fontsize=10)
+        ax.legend(fontsize=8)
+    axes[0].set_ylim(0, 5)
+    axes[1].set_ylim(-1.05, 0.05)
+    fig.suptitle('Cross-entropy against p_t (shaded: well-classified examples)')
+    _save(fig, path, dpi=PER_LOSS_DPI)
+
+
+def _plot_panel(ax, path: BoxPath, curves: Dict[str, Tensor], title: str) -> None:
     # Several losses coincide on these paths (DIoU = IoU at equal centres, ...):
     # the later a curve, the thinner its line, so that covered ones stay visible.
     for index, (label, values) in enumerate(curves.items()):
         style = '--' if 'gate' in label else '-'
-        ax.plot(x.numpy(), values.detach().numpy(), style, label=label,
+        ax.plot(path.x.numpy(), values.numpy(), style, label=label,
                 linewidth=max(4.5 - 0.5 * index, 1.0))
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel('loss')
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7.5)
+    _finish_axes(ax, path, title, legend_size=7.5)
 
 
 def plot_location(path: str) -> None:
     import matplotlib.pyplot as plt
-    shifts = torch.linspace(0, 3 * TARGET_SIZE, 601, dtype=torch.float64)
-    ratios = torch.logspace(-3, 3, 601, base=2, dtype=torch.float64)
     fig, axes = plt.subplots(2, 2, figsize=(11, 8))
-    for row, (x, boxes, xlabel, what) in enumerate((
-            (shifts, shift_boxes(shifts), 'horizontal shift (px)',
-             'shifted right (disjoint beyond 10 px)'),
-            (ratios, aspect_boxes(ratios), 'aspect ratio w / h (log scale)',
-             'reshaped at equal centre and area'))):
+    for row, box_path in enumerate(box_paths()):
         for col, (losses, family) in enumerate(
                 ((IOU_FAMILY, 'IoU family'), (OTHERS, 'NWD, L1, Smooth L1'))):
-            ax = axes[row, col]
-            _plot_panel(ax, x, location_curves(*boxes, losses), xlabel,
-                        f'{family}: {what}')
-            if row == 1:
-                ax.set_xscale('log', base=2)
+            curves = location_curves(box_path.pred, box_path.target, losses)
+            _plot_panel(axes[row, col], box_path, curves,
+                        f'{family}: {box_path.title}')
     fig.suptitle(f'Location losses against a {TARGET_SIZE:g} x {TARGET_SIZE:g} px '
                  'target (L1, Smooth L1 on coordinates / target size)')
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
+    _save(fig, path, dpi=80)
+
+
+def _plot_page_panel(ax, path: BoxPath, page: LossPage) -> None:
+    curves = location_curves(path.pred, path.target, page.curves)
+    for label, (loss_fn, style) in REFERENCES.items():
+        if all(loss_fn is not fn for fn in page.curves.values()):
+            values = loss_fn(path.pred, path.target).detach()
+            ax.plot(path.x.numpy(), values.numpy(), style, color='0.5',
+                    linewidth=1.2, label=f'{label} (reference)')
+    for index, (label, values) in enumerate(curves.items()):
+        ax.plot(path.x.numpy(), values.numpy(), '--' if index else '-',
+                color=('C3', 'C0')[index], linewidth=2.5 - 0.7 * index, label=label)
+    top = page.y_max or 1.15 * max(float(v.max()) for v in curves.values())
+    ax.set_ylim(0, top)
+    _finish_axes(ax, path, path.title, legend_size=8)
+
+
+def plot_loss_page(name: str, path: str) -> None:
+    import matplotlib.pyplot as plt
+    page = LOSS_PAGES[name]
+    fig, axes = plt.subplots(1, 2, figsize=PER_LOSS_SIZE)
+    for ax, box_path in zip(axes, box_paths()):
+        _plot_page_panel(ax, box_path, page)
+    fig.suptitle(f'{page.title} against a {TARGET_SIZE:g} x {TARGET_SIZE:g} px target '
+                 '(coordinate losses in units of the target size)')
+    _save(fig, path, dpi=PER_LOSS_DPI)
+
+
+def figure_paths(out: str) -> Dict[str, str]:
+    """Every figure this tool writes, by name."""
+    paths = {'focal': os.path.join(out, 'focal_loss_curves.png'),
+             'location': os.path.join(out, 'location_loss_curves.png')}
+    for name in ('cross_entropy', *LOSS_PAGES):
+        paths[name] = os.path.join(out, 'losses', f'{name}.png')
+    return paths
 
 
 def main(argv: Sequence[str] = None) -> Dict[str, str]:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--out', default='docs/figures', help='output folder')
+    names = list(figure_paths(''))
+    parser.add_argument('--only', nargs='+', metavar='NAME', choices=names,
+                        help=f"write only these figures ({', '.join(names)}; "
+                        'default: all)')
     args = parser.parse_args(argv)
     import matplotlib
     matplotlib.use('Agg')
-    os.makedirs(args.out, exist_ok=True)
-    paths = {'focal': os.path.join(args.out, 'focal_loss_curves.png'),
-             'location': os.path.join(args.out, 'location_loss_curves.png')}
-    plot_focal(paths['focal'])
-    plot_location(paths['location'])
-    for path in paths.values():
+    paths = figure_paths(args.out)
+    if args.only:
+        paths = {name: paths[name] for name in args.only}
+    plotters = {'focal': plot_focal, 'location': plot_location,
+                'cross_entropy': plot_cross_entropy}
+    for name, path in paths.items():
+        os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
+        plotters.get(name, partial(plot_loss_page, name))(path)
         print(f'wrote {path} ({os.path.getsize(path) / 1024:.0f} KB)')
     return paths
 
