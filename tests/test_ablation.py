@@ -64,6 +64,36 @@ def test_run_config_swaps_both_losses(tmp_path):
     assert Config.fromfile(str(path)).model.bbox_head.reg_decoded_bbox is False
 
 
+def test_softmax_runs_start_at_the_background_prior(tmp_path):
+    import torch
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    from mmengine.registry import DefaultScope
+    from mmengine.utils import import_modules_from_strings
+
+    register_all_modules(init_default_scope=False)
+    probabilities = {}
+    for cls_name in ('ce', 'focal'):
+        run = make_grid([cls_name], ['l1'])[0]
+        path = tmp_path / f'{cls_name}.py'
+        path.write_text(run.config_text(SHAPES_RETINANET, decoded_key=True))
+        cfg = Config.fromfile(str(path))
+        import_modules_from_strings(**cfg.custom_imports)
+        with DefaultScope.overwrite_default_scope('mmdet'):  # as the runner does
+            head = MODELS.build(cfg.model.bbox_head)
+            head.init_weights()
+        bias = head.retina_cls.bias.detach().view(-1, head.cls_out_channels)
+        probabilities[cls_name] = (bias.softmax(-1) if cls_name == 'ce'
+                                   else bias.sigmoid())
+    num_classes = 3
+    ce = probabilities['ce']
+    assert ce.shape[1] == num_classes + 1
+    assert torch.allclose(ce[:, -1], torch.tensor(0.99))
+    assert torch.allclose(ce[:, :-1], torch.tensor(0.01 / num_classes))
+    # the sigmoid head keeps MMDetection's bias_prob=0.01 on every class
+    assert torch.allclose(probabilities['focal'], torch.tensor(0.01), atol=1e-6)
+
+
 def test_decoded_option_detected_per_head():
     assert head_has_decoded_option(SHAPES_RETINANET) is True
     assert head_has_decoded_option(COCO_FCOS) is False

@@ -37,6 +37,13 @@ LOCATION_LOSSES: Dict[str, dict] = {
     'nwd': dict(type='mmdet_losses.NWDLoss'),
 }
 _COORDINATE_LOSSES = ('L1Loss', 'L2Loss', 'SmoothL1Loss')
+# A softmax head (use_sigmoid=False) starts at the background prior, as the softmax
+# configs under configs/ do (configs/_base_/losses/softmax-ce.py): the heads' default
+# init gives every one of the C + 1 logits the same bias, a uniform softmax.
+SOFTMAX_HEAD_INIT = [
+    dict(type='Normal', layer='Conv2d', std=0.01),
+    dict(type='mmdet_losses.SoftmaxPriorInit', prior_prob=0.01),
+]
 
 
 def parse_loss_spec(spec: str, table: Dict[str, dict]) -> Tuple[str, dict]:
@@ -72,10 +79,14 @@ class Run:
         """The run's config: the base config with both losses replaced."""
         cls = dict(self.loss_cls, _delete_=True)
         bbox = dict(self.loss_bbox, _delete_=True)
+        softmax = not self.loss_cls.get('use_sigmoid', False)
+        imports = ['mmdet_losses'] + (['mmdet_losses.utils.init'] if softmax else [])
         lines = [f'_base_ = [{osp.abspath(base_config)!r}]',
-                 "custom_imports = dict(imports=['mmdet_losses'], "
+                 f'custom_imports = dict(imports={imports!r}, '
                  'allow_failed_imports=False)',
                  'model = dict(bbox_head=dict(']
+        if softmax:
+            lines.append(f'    init_cfg={SOFTMAX_HEAD_INIT!r},')
         if decoded_key:
             decoded = bbox['type'].split('.')[-1] not in _COORDINATE_LOSSES
             lines.append(f'    reg_decoded_bbox={decoded},')
