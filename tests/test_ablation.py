@@ -64,6 +64,43 @@ def test_run_config_swaps_both_losses(tmp_path):
     assert Config.fromfile(str(path)).model.bbox_head.reg_decoded_bbox is False
 
 
+def test_seeds_give_one_run_per_seed_of_every_setting(tmp_path):
+    runs = make_grid(['focal'], ['l1', 'giou'], seeds=[None, 0, 7])
+    assert [(r.name, r.setting, r.seed) for r in runs] == [
+        ('focal_l1', 'focal_l1', None), ('focal_l1_s0', 'focal_l1', 0),
+        ('focal_l1_s7', 'focal_l1', 7), ('focal_giou', 'focal_giou', None),
+        ('focal_giou_s0', 'focal_giou', 0), ('focal_giou_s7', 'focal_giou', 7)]
+    path = tmp_path / 'config.py'
+    path.write_text(runs[2].config_text(SHAPES_RETINANET, decoded_key=True))
+    assert Config.fromfile(str(path)).randomness == {'seed': 7}
+    path.write_text(runs[0].config_text(SHAPES_RETINANET, decoded_key=True))
+    assert 'seed' not in Config.fromfile(str(path)).get('randomness', {})
+    with pytest.raises(ValueError, match=r'seeds must be distinct, got \[1, 1\]'):
+        make_grid(['focal'], ['l1'], seeds=[1, 1])
+
+
+def test_mean_over_seeds_and_logged_seed(tmp_path):
+    from mmdet_losses.ablation.report import mean_over_seeds, read_seed
+
+    def row(run, setting, ap, state='done'):
+        return dict({m: None for m in ('AP50', 'AP75', 'APs', 'APm', 'APl')},
+                    run=run, setting=setting, AP=ap, state=state)
+
+    table = mean_over_seeds([row('a_s0', 'a', 0.5), row('a_s1', 'a', 0.7),
+                             row('a_s2', 'a', None, state='failed'),
+                             row('b', 'b', 0.25)])
+    assert [(t['setting'], t['runs'], t['AP'], t['AP50']) for t in table] == [
+        ('a', '2/3', '0.600 +- 0.141', None), ('b', '1/1', '0.250', None)]
+
+    log_dir = tmp_path / '20261128_170736'
+    log_dir.mkdir()
+    (log_dir / '20261128_170736.log').write_text(
+        'Runtime environment:\n    numpy_random_seed: 618889508\n'
+        '    seed: 618889508\n    Distributed launcher: none\n')
+    assert read_seed(str(tmp_path)) == 618889508
+    assert read_seed(str(tmp_path / 'missing')) is None
+
+
 def test_softmax_runs_start_at_the_background_prior(tmp_path):
     import torch
     from mmdet.registry import MODELS

@@ -8,6 +8,8 @@ Examples::
     # Focal Loss paper, Table 1: gamma x alpha
     python tools/ablation.py CONFIG --cls focal --reg l1 --gamma 0 0.5 1 2 5 \\
         --alpha 0.25 0.5 0.75
+    # each setting with seeds 0, 1 and 2: runs <setting>_s<seed>, a mean +- std table
+    python tools/ablation.py CONFIG --cls focal ce --reg giou --seeds 0 1 2
     # a custom setting, and the per-run commands for a cluster
     python tools/ablation.py CONFIG --cls focal \\
         --reg giou "giou-eps=dict(type='mmdet_losses.GIoULoss', eps=1e-7)" \\
@@ -29,6 +31,16 @@ from mmdet_losses.ablation import (CATEGORY_LOSSES, LOCATION_LOSSES,  # noqa: E4
 from mmdet_losses.ablation.grid import head_has_decoded_option  # noqa: E402
 
 
+def _seed(text: str):
+    if text.lower() == 'none':
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"seed must be an integer or 'none', got {text!r}") from None
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', help='base config (its bbox_head losses are replaced)')
@@ -42,6 +54,9 @@ def parse_args(argv=None):
     parser.add_argument('--alpha', type=float, nargs='+', help='focal alpha sweep')
     parser.add_argument('--reg-weight', type=float, nargs='+',
                         help='location loss_weight sweep (default: per loss)')
+    parser.add_argument('--seeds', type=_seed, nargs='+',
+                        help='one run per seed of every setting (none: a seed drawn '
+                        'and logged by MMEngine, the default)')
     parser.add_argument('--work-dir', help='default: work_dirs/ablation_<config name>')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'],
                         default='none', help='none: one run after another here')
@@ -64,7 +79,7 @@ def main(argv=None) -> int:
     decoded_key = head_has_decoded_option(args.config)
     try:
         runs = make_grid(args.cls, args.reg, args.gamma, args.alpha, args.reg_weight,
-                         decoded_head=decoded_key)
+                         decoded_head=decoded_key, seeds=args.seeds)
     except ValueError as error:
         print(f'error: {error}', file=sys.stderr)
         return 2

@@ -67,13 +67,20 @@ def parse_loss_spec(spec: str, table: Dict[str, dict]) -> Tuple[str, dict]:
 
 @dataclass
 class Run:
-    """One point of the grid."""
+    """One point of the grid; ``seed`` None leaves MMEngine to draw (and log) one."""
     name: str
     cls_name: str
     reg_name: str
     loss_cls: dict
     loss_bbox: dict
     hyper: Dict[str, float] = field(default_factory=dict)
+    seed: Optional[int] = None
+
+    @property
+    def setting(self) -> str:
+        """The name without the seed: the runs that differ only by seed share it."""
+        suffix = '' if self.seed is None else f'_s{self.seed}'
+        return self.name[:len(self.name) - len(suffix)]
 
     def config_text(self, base_config: str, decoded_key: bool) -> str:
         """The run's config: the base config with both losses replaced."""
@@ -90,8 +97,10 @@ class Run:
         if decoded_key:
             decoded = bbox['type'].split('.')[-1] not in _COORDINATE_LOSSES
             lines.append(f'    reg_decoded_bbox={decoded},')
-        lines += [f'    loss_cls={cls!r},', f'    loss_bbox={bbox!r}))', '']
-        return '\n'.join(lines)
+        lines += [f'    loss_cls={cls!r},', f'    loss_bbox={bbox!r}))']
+        if self.seed is not None:
+            lines.append(f'randomness = dict(seed={self.seed})')
+        return '\n'.join(lines + [''])
 
 
 def head_has_decoded_option(base_config: str) -> bool:
@@ -117,8 +126,16 @@ def make_grid(cls_specs: Sequence[str],
               gammas: Optional[Sequence[float]] = None,
               alphas: Optional[Sequence[float]] = None,
               reg_weights: Optional[Sequence[float]] = None,
-              decoded_head: bool = True) -> List[Run]:
-    """All combinations; ``gammas``/``alphas`` sweep focal losses only."""
+              decoded_head: bool = True,
+              seeds: Optional[Sequence[Optional[int]]] = None) -> List[Run]:
+    """All combinations; ``gammas``/``alphas`` sweep focal losses only.
+
+    ``seeds``: one run per seed of every setting, named ``<setting>_s<seed>``; a seed
+    of None is a run with MMEngine's randomly drawn seed, named ``<setting>``.
+    """
+    seeds = list(seeds) if seeds else [None]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f'seeds must be distinct, got {seeds}')
     runs = []
     cls_settings = [parse_loss_spec(s, CATEGORY_LOSSES) for s in cls_specs]
     reg_settings = [parse_loss_spec(s, LOCATION_LOSSES) for s in reg_specs]
@@ -144,5 +161,8 @@ def make_grid(cls_specs: Sequence[str],
             else:
                 name += f'_w{_tag(weight)}'
             loss_bbox['loss_weight'] = hyper['reg_weight'] = float(weight)
-            runs.append(Run(name, cls_name, reg_name, loss_cls, loss_bbox, hyper))
+            for seed in seeds:
+                runs.append(Run(name if seed is None else f'{name}_s{seed}', cls_name,
+                                reg_name, dict(loss_cls), dict(loss_bbox),
+                                dict(hyper), seed))
     return runs

@@ -5,6 +5,8 @@ import glob
 import json
 import math
 import os.path as osp
+import re
+import statistics
 from typing import Dict, List, Optional, Sequence
 
 from .grid import Run
@@ -13,8 +15,9 @@ from .runner import read_status
 METRICS = (('AP', 'coco/bbox_mAP'), ('AP50', 'coco/bbox_mAP_50'),
            ('AP75', 'coco/bbox_mAP_75'), ('APs', 'coco/bbox_mAP_s'),
            ('APm', 'coco/bbox_mAP_m'), ('APl', 'coco/bbox_mAP_l'))
-COLUMNS = ('run', 'cls', 'reg', 'gamma', 'alpha', 'reg_weight', 'state',
+COLUMNS = ('run', 'cls', 'reg', 'gamma', 'alpha', 'reg_weight', 'seed', 'state',
            *(m for m, _ in METRICS), 'loss_cls', 'loss_bbox', 's_per_iter')
+MEAN_COLUMNS = ('setting', 'runs', *(m for m, _ in METRICS))
 
 
 def read_scalars(run_dir: str) -> List[Dict]:
@@ -24,6 +27,16 @@ def read_scalars(run_dir: str) -> List[Dict]:
         return []
     with open(paths[-1], encoding='utf-8') as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def read_seed(run_dir: str) -> Optional[int]:
+    """The seed MMEngine logged in the run's newest log (``seed: <int>``)."""
+    paths = sorted(glob.glob(osp.join(run_dir, '*', '*.log')))
+    if not paths:
+        return None
+    with open(paths[-1], encoding='utf-8') as f:
+        found = re.search(r'^\s*seed: (-?\d+)\s*$', f.read(), re.MULTILINE)
+    return int(found.group(1)) if found else None
 
 
 def _last(records: List[Dict], key: str) -> Optional[float]:
@@ -37,7 +50,9 @@ def summarize_run(run: Run, run_dir: str) -> Dict:
     train = [r for r in records if 'loss' in r]
     times = [r['time'] for r in train if 'time' in r]
     steady = times[1:] if len(times) > 1 else times
-    row = {'run': run.name, 'cls': run.cls_name, 'reg': run.reg_name,
+    row = {'run': run.name, 'setting': run.setting, 'cls': run.cls_name,
+           'reg': run.reg_name,
+           'seed': run.seed if run.seed is not None else read_seed(run_dir),
            'gamma': run.hyper.get('gamma', run.loss_cls.get('gamma')),
            'alpha': run.hyper.get('alpha', run.loss_cls.get('alpha')),
            'reg_weight': run.hyper.get('reg_weight'),
@@ -66,11 +81,34 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def markdown_table(rows: Sequence[Dict]) -> str:
-    lines = ['| ' + ' | '.join(COLUMNS) + ' |',
-             '|' + '---|' * len(COLUMNS)]
+def mean_over_seeds(rows: Sequence[Dict]) -> List[Dict]:
+    """One row per setting: each metric as ``'mean +- std'`` over its finished runs
+    (the sample standard deviation; the value alone for a single run)."""
+    settings: Dict[str, List[Dict]] = {}
     for row in rows:
-        lines.append('| ' + ' | '.join(_fmt(row[c]) for c in COLUMNS) + ' |')
+        settings.setdefault(row.get('setting', row['run']), []).append(row)
+    table = []
+    for setting, members in settings.items():
+        done = [r for r in members if r['state'] == 'done']
+        mean_row = {'setting': setting, 'runs': f'{len(done)}/{len(members)}'}
+        for name, _ in METRICS:
+            values = [r[name] for r in done if r[name] is not None]
+            if not values:
+                mean_row[name] = None
+            elif len(values) == 1:
+                mean_row[name] = f'{values[0]:.3f}'
+            else:
+                mean_row[name] = (f'{statistics.mean(values):.3f} +- '
+                                  f'{statistics.stdev(values):.3f}')
+        table.append(mean_row)
+    return table
+
+
+def markdown_table(rows: Sequence[Dict], columns: Sequence[str] = COLUMNS) -> str:
+    lines = ['| ' + ' | '.join(columns) + ' |',
+             '|' + '---|' * len(columns)]
+    for row in rows:
+        lines.append('| ' + ' | '.join(_fmt(row[c]) for c in columns) + ' |')
     return '\n'.join(lines) + '\n'
 
 
@@ -114,5 +152,8 @@ def write_report(rows: Sequence[Dict], work_dir: str,
         writer.writerows(rows)
     with open(paths['md'], 'w', encoding='utf-8') as f:
         f.write(f'# {title}\n\n' + markdown_table(rows))
+        if len({r.get('setting', r['run']) for r in rows}) < len(rows):
+            f.write('\n## Mean over seeds\n\n'
+                    + markdown_table(mean_over_seeds(rows), MEAN_COLUMNS))
     plot(rows, paths['png'], title)
     return paths
