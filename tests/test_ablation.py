@@ -143,14 +143,15 @@ class _FakeProcess:
     def __init__(self, *args, **kwargs):
         type(self).calls += 1
         self.number = type(self).calls
+        self.terminated = False
 
     def wait(self):
-        if self.number == 2:
+        if self.number == 2 and not self.terminated:
             raise KeyboardInterrupt
-        return 0
+        return -15 if self.terminated else 0
 
     def terminate(self):
-        pass
+        self.terminated = True
 
 
 def test_ctrl_c_keeps_finished_runs(tmp_path, monkeypatch):
@@ -168,6 +169,43 @@ def test_ctrl_c_keeps_finished_runs(tmp_path, monkeypatch):
                       echo=lambda _: None)
     assert states == {'focal_l1': 'skipped', 'focal_giou': 'done',
                       'focal_ciou': 'done'}
+
+
+SIGTERM_SCRIPT = """
+import sys, time
+from mmdet_losses.ablation import make_grid, run_grid
+from mmdet_losses.ablation import runner
+runner.train_command = lambda *args: [sys.executable, '-c', 'import time; time.sleep(120)']
+try:
+    run_grid(make_grid(['focal'], ['l1', 'giou']), sys.argv[1], sys.argv[2], True,
+             progress=False)
+except KeyboardInterrupt:
+    sys.exit(130)
+"""
+
+
+def test_sigterm_stops_the_grid_as_ctrl_c_does(tmp_path):
+    import signal
+    import time
+
+    script = tmp_path / 'grid.py'
+    script.write_text(SIGTERM_SCRIPT)
+    work_dir = tmp_path / 'grid'
+    process = subprocess.Popen([sys.executable, str(script), SHAPES_RETINANET,
+                                str(work_dir)], cwd=REPO, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    log = work_dir / 'focal_l1' / 'train.log'
+    deadline = time.time() + 60
+    while not log.exists() and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)  # the sleeping child has started
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, output
+    assert 'interrupted during focal_l1' in output
+    status = json.loads((work_dir / 'focal_l1' / 'status.json').read_text())
+    assert status['state'] == 'interrupted'
+    assert not (work_dir / 'focal_giou').exists()
 
 
 def test_dry_run_prints_launcher_commands(tmp_path):

@@ -4,13 +4,17 @@ Each run has its own work dir ``<work_dir>/<run name>/`` holding its config
 (``config.py``), its log (``train.log``) and ``status.json``
 (``{"state": "done" | "failed" | "interrupted", "returncode": ..., "seconds": ...}``).
 A run whose status is ``done`` is skipped on re-launch; a failed run is recorded and
-the others go on; Ctrl-C stops the current run (marked ``interrupted``, redone next
-time) and keeps everything already finished.
+the others go on; Ctrl-C (SIGINT) or SIGTERM (``kill``, a scheduler's cancel) stops
+the current run (marked ``interrupted``, redone next time) and keeps everything
+already finished.
 """
+import contextlib
 import json
 import os
 import os.path as osp
+import signal
 import subprocess
+import threading
 import sys
 import time
 from typing import Callable, Dict, List, Optional, Sequence
@@ -52,6 +56,24 @@ def train_command(config: str, run_dir: str, launcher: str = 'none', gpus: int =
     raise ValueError(f"launcher must be 'none', 'pytorch' or 'slurm', got {launcher!r}")
 
 
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt(f'signal {signum}')
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts():
+    """Within the block, SIGTERM raises KeyboardInterrupt as Ctrl-C does (main
+    thread only: Python delivers signals there)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_grid(runs: Sequence[Run],
              base_config: str,
              work_dir: str,
@@ -90,7 +112,8 @@ def run_grid(runs: Sequence[Run],
             states[run.name] = 'skipped'
             continue
         start = time.time()
-        with open(osp.join(run_dir, 'train.log'), 'w', encoding='utf-8') as log:
+        with open(osp.join(run_dir, 'train.log'), 'w', encoding='utf-8') as log, \
+                _sigterm_interrupts():
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                        cwd=REPO)
             try:
@@ -100,6 +123,7 @@ def run_grid(runs: Sequence[Run],
                               seconds=round(time.time() - start, 1))
                 states[run.name] = 'interrupted'
                 process.terminate()
+                process.wait()
                 echo(f'interrupted during {run.name}; finished runs are kept')
                 raise
         state = 'done' if returncode == 0 else 'failed'
