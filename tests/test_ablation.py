@@ -101,6 +101,42 @@ def test_mean_over_seeds_and_logged_seed(tmp_path):
     assert read_seed(str(tmp_path / 'missing')) is None
 
 
+def _write_scalars(run_dir, records):
+    folder = run_dir / '20261128_170736' / 'vis_data'
+    folder.mkdir(parents=True)
+    (folder / 'scalars.json').write_text(
+        '\n'.join(json.dumps(r) for r in records) + '\n')
+
+
+def test_summary_row_from_the_mmengine_log(tmp_path):
+    from mmdet_losses.ablation.report import summarize_run
+
+    run = make_grid(['focal'], ['giou'], seeds=[3])[0]
+    train = [{'lr': 1e-3, 'loss': 2.0 - i, 'loss_cls': 1.0 - i / 2,
+              'loss_bbox': 1.0 - i / 2, 'time': t, 'iter': 20 * (i + 1)}
+             for i, t in enumerate((5.0, 0.25, 0.35))]
+    metrics = {'coco/bbox_mAP': 0.5, 'coco/bbox_mAP_50': 0.75,
+               'coco/bbox_mAP_75': 0.5, 'coco/bbox_mAP_s': 0.25,
+               'coco/bbox_mAP_m': 0.625, 'coco/bbox_mAP_l': -1.0, 'step': 60}
+    _write_scalars(tmp_path / 'ran', train + [metrics])
+    row = summarize_run(run, str(tmp_path / 'ran'))
+    assert (row['run'], row['setting'], row['seed']) == ('focal_giou_s3',
+                                                         'focal_giou', 3)
+    assert (row['AP'], row['AP50'], row['AP75'], row['APs'], row['APm']) == (
+        0.5, 0.75, 0.5, 0.25, 0.625)
+    assert row['APl'] is None  # COCO's -1: no large objects in the val set
+    assert row['loss_cls'] == 0.0 and row['loss_bbox'] == 0.0
+    assert row['s_per_iter'] == pytest.approx(0.3)  # the first window is warm-up
+    assert row['curve'] == [(20, 2.0), (40, 1.0), (60, 0.0)]
+
+    # validated, but the model detected nothing: CocoMetric logs no AP at all
+    _write_scalars(tmp_path / 'empty', train + [{'step': 60, 'data_time': 0.01}])
+    assert summarize_run(run, str(tmp_path / 'empty'))['AP'] == 0.0
+    # never validated: no AP
+    _write_scalars(tmp_path / 'unvalidated', train)
+    assert summarize_run(run, str(tmp_path / 'unvalidated'))['AP'] is None
+
+
 def test_softmax_runs_start_at_the_background_prior(tmp_path):
     import torch
     from mmdet.registry import MODELS

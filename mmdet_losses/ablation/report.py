@@ -66,6 +66,9 @@ def summarize_run(run: Run, run_dir: str) -> Dict:
         if row[name] is None and validated:
             # CocoMetric returns no metrics when a model detects nothing: AP is 0
             row[name] = 0.0
+        elif row[name] is not None and row[name] < 0:
+            # COCO's -1: no ground truth in this area range, AP undefined
+            row[name] = None
     return row
 
 
