@@ -128,12 +128,21 @@ def plot(rows: Sequence[Dict], path: str, title: str = 'ablation') -> None:
         if row['state'] != 'done':
             bars.text(0.01, i, row['state'], va='center', color='tab:red')
     bars.invert_yaxis()
+    bars.set_xlim(0, 1.25)
     bars.set_xlabel('COCO box AP (val)')
     bars.legend(loc='lower right')
+    # one colour per setting, one line style per seed of it
+    settings = list(dict.fromkeys(r.get('setting', r['run']) for r in rows))
+    colours = plt.get_cmap('tab10' if len(settings) <= 10 else 'tab20')
+    seen: Dict[str, int] = {}
     for row in rows:
+        setting = row.get('setting', row['run'])
+        index = seen[setting] = seen.get(setting, -1) + 1
         if row['curve']:
             steps, losses = zip(*row['curve'])
-            curves.plot(steps, losses, label=row['run'], linewidth=1.2)
+            curves.plot(steps, losses, label=row['run'], linewidth=1.2,
+                        color=colours(settings.index(setting) % colours.N),
+                        linestyle=('-', '--', ':', '-.')[index % 4])
     curves.set_xlabel('iteration')
     curves.set_ylabel('training loss')
     curves.set_yscale('log')
