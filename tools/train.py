@@ -13,14 +13,11 @@ import argparse
 import os
 import sys
 
-from mmengine.config import DictAction
-
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from mmdet_losses.utils.config import set_data_root  # noqa: E402
-from mmdet_losses.utils.runner import (apply_train_options,  # noqa: E402
-                                       build_runner, load_config,
-                                       set_local_rank)
+from mmdet_losses.utils.runner import (add_common_arguments,  # noqa: E402
+                                       apply_train_options, build_runner,
+                                       config_from_args)
 
 
 def parse_args(argv=None):
@@ -35,29 +32,13 @@ def parse_args(argv=None):
         '--resume', nargs='?', type=str, const='auto',
         help='resume from this checkpoint, or without a path from the latest '
         'checkpoint in the work directory')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings, key=value pairs, e.g. '
-        'train_cfg.max_iters=100 optim_wrapper.optimizer.lr=0.01')
-    parser.add_argument(
-        '--data-root',
-        help='move every dataset and COCO evaluator of the config to this root')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    set_local_rank(args.local_rank)
-    return args
+    add_common_arguments(parser)
+    return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    # As MMDetection's tools: fewer torch.compile recompilations.
-    from mmdet.utils import setup_cache_size_limit_of_dynamo
-    setup_cache_size_limit_of_dynamo()
-    cfg = load_config(args.config, args.work_dir, args.cfg_options, args.launcher)
-    if args.data_root is not None:
-        set_data_root(cfg, args.data_root)
+    cfg = config_from_args(args)
     apply_train_options(cfg, args.amp, args.auto_scale_lr, args.resume)
     runner = build_runner(cfg)
     runner.train()

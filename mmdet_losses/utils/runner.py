@@ -1,14 +1,44 @@
 """Config preparation and runner construction for ``tools/train.py``,
 ``tools/test.py`` and ``tools/demo.py``, following MMDetection's tools."""
+import argparse
 import os
 import os.path as osp
 from typing import Optional
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from .checkpoint import register_safe_globals
+from .config import set_data_root
 from .dist import setup_cpu_distributed
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options ``tools/train.py`` and ``tools/test.py`` share:
+    ``--cfg-options``, ``--data-root``, ``--launcher`` and ``--local-rank``."""
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config settings, key=value pairs, e.g. '
+        'train_cfg.max_iters=100 optim_wrapper.optimizer.lr=0.01')
+    parser.add_argument(
+        '--data-root',
+        help='move every dataset and COCO evaluator of the config to this root')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """The config of a tool run: ``args.config`` with the common options applied
+    (see :func:`add_common_arguments`) and the work dir of :func:`load_config`."""
+    set_local_rank(args.local_rank)
+    # As MMDetection's tools: fewer torch.compile recompilations.
+    from mmdet.utils import setup_cache_size_limit_of_dynamo
+    setup_cache_size_limit_of_dynamo()
+    cfg = load_config(args.config, args.work_dir, args.cfg_options, args.launcher)
+    if args.data_root is not None:
+        set_data_root(cfg, args.data_root)
+    return cfg
 
 
 def load_config(config: str,
