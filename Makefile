@@ -2,6 +2,9 @@
 #   make setup   create .venv with torch, mmcv (compiled ops), mmengine, mmdet, this package
 #   make test    setup if needed, then the test suite
 #   make demo    setup if needed, then the main job on the built-in shapes dataset
+#   make test-slurm  the tests marked slurm on a one-machine SLURM cluster that it
+#                starts and stops (tools/slurm_cluster.sh; installs slurm-wlm and
+#                munge with apt-get if missing, which needs root)
 # GPU users bring their own torch build: make setup TORCH="torch==2.x.y+cu121 --index-url ..."
 
 PYTHON ?= python3
@@ -15,7 +18,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.mmdet_losses-setup
 
-.PHONY: setup test test-fast demo bench clean
+.PHONY: setup test test-fast test-slurm demo bench clean
 
 setup: $(STAMP)
 
@@ -37,6 +40,14 @@ test: setup
 test-fast: setup
 	$(PY) -m pytest -m "not slow"
 
+# The cluster is stopped whatever the tests do; a skipped test is a failure here.
+test-slurm: setup
+	tools/slurm_cluster.sh start
+	@eval "$$(tools/slurm_cluster.sh env)"; status=0; \
+	  MMDET_LOSSES_SLURM_REQUIRED=1 $(PY) -m pytest -m slurm tests/test_slurm.py \
+	  || status=$$?; \
+	  tools/slurm_cluster.sh stop; exit $$status
+
 demo: setup
 	$(PY) tools/demo.py
 
@@ -45,4 +56,4 @@ bench: setup
 	$(PY) benchmarks/bench_regression.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info mmdet_losses/.mim

@@ -1,15 +1,19 @@
 """Forward + backward time and peak memory of the sigmoid category losses.
 
 Compares, in one process and on the same RetinaNet-like batch (``--n`` anchors x
-``--c`` classes, about 1% positives, integer labels with ``C`` = background, per-anchor
-label weights and ``avg_factor``):
+``--c`` classes, about 1% positives, integer labels with ``C`` = background, IoU
+quality scores of the positives, per-anchor label weights and ``avg_factor``):
 
-* ours: ``FocalLoss`` and ``CrossEntropyLoss(use_sigmoid=True)`` through the fused
-  kernel, compiled and eager, and the plain-autograd reference
-  (``sigmoid_focal_loss`` + ``weight_reduce_loss``);
+* ours: ``FocalLoss``, ``CrossEntropyLoss(use_sigmoid=True)``, ``QualityFocalLoss``
+  and ``VarifocalLoss`` through the fused kernels, compiled and eager, and the
+  plain-autograd references (element-wise loss + ``weight_reduce_loss``);
 * MMDetection: ``FocalLoss`` (on the CPU its ``py_sigmoid_focal_loss`` path, on CUDA
-  mmcv's ``sigmoid_focal_loss`` op) and ``CrossEntropyLoss(use_sigmoid=True)``;
+  mmcv's ``sigmoid_focal_loss`` op), ``CrossEntropyLoss(use_sigmoid=True)``,
+  ``QualityFocalLoss`` (with the ``(labels, scores)`` target its GFL head passes) and
+  ``VarifocalLoss`` (with the dense ``(N, C)`` target its VFNet head passes);
 * a floor: one element-wise pass, ``(x * 1.0001).sum()``, forward and backward.
+
+``--losses`` chooses the groups (default ``focal bce qfl vfl``).
 
 Time is the median of ``--repeat`` runs after ``--warmup`` runs, the cases timed
 in interleaved rounds so that a change of machine load affects them alike. Peak memory is the
@@ -21,7 +25,8 @@ before it (the gradient of ``pred`` included): on CUDA from
 Usage::
 
     python benchmarks/bench_classification.py [--n 200000] [--c 80] [--device cpu]
-        [--threads 2] [--repeat 10] [--warmup 3] [--profile]
+        [--threads 2] [--repeat 10] [--warmup 3] [--losses focal bce qfl vfl]
+        [--profile]
 """
 import argparse
 import os
@@ -29,18 +34,26 @@ import statistics
 import time
 from typing import Callable, Dict, List, Optional, Tuple
 
+# The profiler's own log lines (USDT ... profiler_start) are not results.
+os.environ.setdefault('KINETO_LOG_LEVEL', '6')
+
 import torch
 
 import mmdet_losses.functional as functional
-from mmdet_losses import CrossEntropyLoss, FocalLoss
-from mmdet_losses.functional.classification import (binary_targets,
-                                                    sigmoid_focal_loss)
+from mmdet_losses import (CrossEntropyLoss, FocalLoss, QualityFocalLoss,
+                          VarifocalLoss)
+from mmdet_losses.functional.category import binary_targets
+from mmdet_losses.functional.classification import sigmoid_focal_loss
+from mmdet_losses.functional.quality import quality_focal_loss, varifocal_loss
 from mmdet_losses.functional.reduction import weight_reduce_loss
 
 # Targets the issue sets on the CPU.
 TARGET_SPEEDUP_VS_MMDET = 8.0
 TARGET_TIME_VS_FLOOR = 1.5
 TARGET_MEMORY_VS_MMDET = 0.3
+# QFL and VFL (issue targets): >= 5x faster than mmdet's, peak memory <= 0.3x.
+TARGET_QUALITY_SPEEDUP = 5.0
+GROUPS = ('focal', 'bce', 'qfl', 'vfl')
 
 
 def make_batch(n: int, c: int, device: str, seed: int = 0):
@@ -51,7 +64,9 @@ def make_batch(n: int, c: int, device: str, seed: int = 0):
     labels[positive] = torch.randint(0, c, (int(positive.sum()), ), generator=gen)
     weight = (torch.rand(n, generator=gen) > 0.05).float()   # 5% ignored anchors
     avg_factor = float(positive.sum())
-    return (pred.to(device), labels.to(device), weight.to(device), avg_factor)
+    scores = torch.rand(n, generator=gen) * positive      # IoU of the positives
+    return (pred.to(device), labels.to(device), weight.to(device), avg_factor,
+            scores.to(device))
 
 
 def sync(device: str) -> None:
@@ -127,24 +142,36 @@ def with_compile(mode, loss: Callable) -> Callable:
 
 def plain_reference(gamma, alpha):
     """The module's non-fused path: one-hot targets, element-wise loss, reduction."""
-    def run(pred, labels, weight, avg_factor):
+    def run(pred, labels, weight, avg_factor, scores):
         target = binary_targets(labels, pred.shape[1])
         loss = sigmoid_focal_loss(pred, target, gamma, alpha)
         return weight_reduce_loss(loss, weight[:, None], 'mean', avg_factor)
     return run
 
 
-def floor(pred, labels, weight, avg_factor):
+def plain_quality(kind):
+    """Plain autograd QFL (summed over classes) or VFL on the dense target."""
+    def run(pred, labels, weight, avg_factor, scores):
+        target = binary_targets(labels, pred.shape[1]) * scores[:, None]
+        if kind == 'qfl':
+            loss = quality_focal_loss(pred, target).sum(-1)
+            return weight_reduce_loss(loss, weight, 'mean', avg_factor)
+        loss = varifocal_loss(pred, target)
+        return weight_reduce_loss(loss, weight[:, None], 'mean', avg_factor)
+    return run
+
+
+def floor(pred, labels, weight, avg_factor, scores):
     return (pred * 1.0001).sum()
 
 
-def build_cases(device: str) -> List[Tuple[str, str, Callable]]:
-    """(name, group, fn(pred, labels, weight, avg_factor))."""
+def build_cases(device: str, groups=GROUPS) -> List[Tuple[str, str, Callable]]:
+    """(name, group, fn(pred, labels, weight, avg_factor, scores))."""
     import mmdet.models.losses as mmdet_losses
     focal, bce = FocalLoss(gamma=2.0, alpha=0.25), CrossEntropyLoss(use_sigmoid=True)
     mmdet_focal = mmdet_losses.FocalLoss(gamma=2.0, alpha=0.25)
     mmdet_bce = mmdet_losses.CrossEntropyLoss(use_sigmoid=True)
-    call = lambda m: (lambda p, y, w, a: m(p, y, w, avg_factor=a))  # noqa: E731
+    call = lambda m: (lambda p, y, w, a, s: m(p, y, w, avg_factor=a))  # noqa: E731
     cases = [
         ('ours FocalLoss fused compiled', 'focal', with_compile(True, call(focal))),
         ('ours FocalLoss fused eager', 'focal', with_compile(False, call(focal))),
@@ -155,7 +182,7 @@ def build_cases(device: str) -> List[Tuple[str, str, Callable]]:
     if device.startswith('cuda'):
         from mmdet.models.losses.focal_loss import py_sigmoid_focal_loss
 
-        def mmdet_py(p, y, w, a):
+        def mmdet_py(p, y, w, a, s):
             t = torch.nn.functional.one_hot(y, p.shape[1] + 1)[:, :p.shape[1]]
             return py_sigmoid_focal_loss(p, t, w, 2.0, 0.25, 'mean', a)
         cases.append(('mmdet py_sigmoid_focal_loss', 'focal', mmdet_py))
@@ -164,9 +191,30 @@ def build_cases(device: str) -> List[Tuple[str, str, Callable]]:
         ('ours BCE fused eager', 'bce', with_compile(False, call(bce))),
         ('ours BCE plain autograd', 'bce', plain_reference(0.0, None)),
         ('mmdet CrossEntropyLoss(sigmoid)', 'bce', call(mmdet_bce)),
-        ('floor (x * 1.0001).sum()', 'floor', floor),
     ]
-    return cases
+    qfl, vfl = QualityFocalLoss(), VarifocalLoss()
+    mmdet_qfl, mmdet_vfl = mmdet_losses.QualityFocalLoss(), mmdet_losses.VarifocalLoss()
+    tuple_call = lambda m: (  # noqa: E731
+        lambda p, y, w, a, s: m(p, (y, s), w, avg_factor=a))
+
+    def dense_call(m):
+        def run(p, y, w, a, s):
+            target = binary_targets(y, p.shape[1]) * s[:, None]
+            return m(p, target, w[:, None].expand_as(p), avg_factor=a)
+        return run
+    cases += [
+        ('ours QFL fused compiled', 'qfl', with_compile(True, tuple_call(qfl))),
+        ('ours QFL fused eager', 'qfl', with_compile(False, tuple_call(qfl))),
+        ('ours QFL plain autograd', 'qfl', plain_quality('qfl')),
+        ('mmdet QualityFocalLoss', 'qfl', tuple_call(mmdet_qfl)),
+        ('ours VFL fused compiled', 'vfl', with_compile(True, tuple_call(vfl))),
+        ('ours VFL fused eager', 'vfl', with_compile(False, tuple_call(vfl))),
+        ('ours VFL dense fused compiled', 'vfl', with_compile(True, dense_call(vfl))),
+        ('ours VFL plain autograd', 'vfl', plain_quality('vfl')),
+        ('mmdet VarifocalLoss (dense)', 'vfl', dense_call(mmdet_vfl)),
+    ]
+    return [case for case in cases if case[1] in groups] + [
+        ('floor (x * 1.0001).sum()', 'floor', floor)]
 
 
 def profile_case(name, loss_fn, pred, args, rows=12) -> None:
@@ -187,21 +235,23 @@ def main(argv=None) -> Dict[str, Tuple[float, Optional[int]]]:
                         help='torch threads on the CPU (default 2)')
     parser.add_argument('--repeat', type=int, default=10)
     parser.add_argument('--warmup', type=int, default=3)
+    parser.add_argument('--losses', nargs='+', default=list(GROUPS), choices=GROUPS,
+                        help='which loss groups to time')
     parser.add_argument('--profile', action='store_true',
                         help='print a per-operator profile of our focal paths')
     args = parser.parse_args(argv)
     on_cuda = args.device.startswith('cuda')
     if not on_cuda:
         torch.set_num_threads(args.threads)
-    pred, labels, weight, avg_factor = make_batch(args.n, args.c, args.device)
+    pred, labels, weight, avg_factor, scores = make_batch(args.n, args.c, args.device)
     pred.requires_grad_()
-    batch = (labels, weight, avg_factor)
+    batch = (labels, weight, avg_factor, scores)
 
     load = f' load={os.getloadavg()[0]:.1f}' if hasattr(os, 'getloadavg') else ''
     print(f'bench_classification: N={args.n} C={args.c} device={args.device} '
           f'threads={torch.get_num_threads()} torch={torch.__version__} '
           f'repeat={args.repeat} warmup={args.warmup}{load}')
-    cases = {name: fn for name, _, fn in build_cases(args.device)}
+    cases = {name: fn for name, _, fn in build_cases(args.device, args.losses)}
     first_call, peaks = {}, {}
     for name, fn in cases.items():
         start = time.perf_counter()
@@ -228,36 +278,59 @@ def main(argv=None) -> Dict[str, Tuple[float, Optional[int]]]:
               f'{t_ours / t_floor:.2f}x the floor; memory {mem} of mmdet')
 
     print('\nratios (speed-up = mmdet time / ours; floor ratio = ours / floor)')
-    mmdet_focal = next(k for k in results if k.startswith('mmdet FocalLoss'))
-    for ours in ('ours FocalLoss fused compiled', 'ours FocalLoss fused eager',
-                 'ours focal plain autograd'):
-        ratio_lines(ours, mmdet_focal)
-    for ours in ('ours BCE fused compiled', 'ours BCE fused eager',
-                 'ours BCE plain autograd'):
-        ratio_lines(ours, 'mmdet CrossEntropyLoss(sigmoid)')
+    mmdet_focal = next((k for k in results if k.startswith('mmdet FocalLoss')), None)
+    comparisons = {
+        'focal': (mmdet_focal, ('ours FocalLoss fused compiled',
+                                'ours FocalLoss fused eager', 'ours focal plain autograd')),
+        'bce': ('mmdet CrossEntropyLoss(sigmoid)', ('ours BCE fused compiled',
+                                                    'ours BCE fused eager',
+                                                    'ours BCE plain autograd')),
+        'qfl': ('mmdet QualityFocalLoss', ('ours QFL fused compiled',
+                                           'ours QFL fused eager',
+                                           'ours QFL plain autograd')),
+        'vfl': ('mmdet VarifocalLoss (dense)', ('ours VFL fused compiled',
+                                                'ours VFL fused eager',
+                                                'ours VFL dense fused compiled',
+                                                'ours VFL plain autograd')),
+    }
+    for group in args.losses:
+        theirs, mine = comparisons[group]
+        for ours in mine:
+            ratio_lines(ours, theirs)
 
     if not on_cuda:
-        t_ours, m_ours = results['ours FocalLoss fused compiled']
-        t_mmdet, m_mmdet = results[mmdet_focal]
         t_floor = results['floor (x * 1.0001).sum()'][0]
-        checks = [
-            (f'>= {TARGET_SPEEDUP_VS_MMDET:g}x faster than mmdet focal',
-             t_mmdet / t_ours >= TARGET_SPEEDUP_VS_MMDET, f'{t_mmdet / t_ours:.1f}x'),
-            (f'within {TARGET_TIME_VS_FLOOR:g}x of the floor',
-             t_ours / t_floor <= TARGET_TIME_VS_FLOOR, f'{t_ours / t_floor:.2f}x'),
-        ]
-        if m_ours is not None and m_mmdet is not None:
-            checks.append((f'peak memory <= {TARGET_MEMORY_VS_MMDET:g}x mmdet',
-                           m_ours / m_mmdet <= TARGET_MEMORY_VS_MMDET,
-                           f'{m_ours / m_mmdet:.2f}x'))
-        print('\nCPU targets (ours = FocalLoss fused compiled):')
-        for text, met, value in checks:
-            print(f'  {"met   " if met else "MISSED"} {text}: {value}')
+        targets = {'focal': (mmdet_focal, 'ours FocalLoss fused compiled',
+                             TARGET_SPEEDUP_VS_MMDET, TARGET_TIME_VS_FLOOR),
+                   'qfl': ('mmdet QualityFocalLoss', 'ours QFL fused compiled',
+                           TARGET_QUALITY_SPEEDUP, None),
+                   'vfl': ('mmdet VarifocalLoss (dense)', 'ours VFL fused compiled',
+                           TARGET_QUALITY_SPEEDUP, None)}
+        for group in args.losses:
+            if group not in targets:
+                continue
+            theirs, ours, speedup, floor_ratio = targets[group]
+            t_ours, m_ours = results[ours]
+            t_mmdet, m_mmdet = results[theirs]
+            checks = [(f'>= {speedup:g}x faster than {theirs}',
+                       t_mmdet / t_ours >= speedup, f'{t_mmdet / t_ours:.1f}x')]
+            if floor_ratio is not None:
+                checks.append((f'within {floor_ratio:g}x of the floor',
+                               t_ours / t_floor <= floor_ratio,
+                               f'{t_ours / t_floor:.2f}x'))
+            if m_ours is not None and m_mmdet is not None:
+                checks.append((f'peak memory <= {TARGET_MEMORY_VS_MMDET:g}x mmdet',
+                               m_ours / m_mmdet <= TARGET_MEMORY_VS_MMDET,
+                               f'{m_ours / m_mmdet:.2f}x'))
+            print(f'\nCPU targets (ours = {ours}):')
+            for text, met, value in checks:
+                print(f'  {"met   " if met else "MISSED"} {text}: {value}')
 
     if args.profile:
         for name in ('ours FocalLoss fused compiled', 'ours FocalLoss fused eager',
-                     'floor (x * 1.0001).sum()'):
-            profile_case(name, cases[name], pred, batch)
+                     'ours QFL fused compiled', 'floor (x * 1.0001).sum()'):
+            if name in cases:
+                profile_case(name, cases[name], pred, batch)
     return results
 
 

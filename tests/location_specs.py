@@ -38,11 +38,27 @@ LOSSES = {
     'wiou_v3': LossSpec(F.wiou_loss, dict(iou_loss_mean=0.5),
                         dict(type='WIoULoss', version='v3'), True, True),
     'nwd': LossSpec(F.nwd_loss, {}, dict(type='NWDLoss'), True),
+    # image_size (30, 40): W^2 + H^2 = 2500, round numbers in tests/cases.py
+    'mpdiou': LossSpec(F.mpdiou_loss, dict(image_size=(30.0, 40.0)),
+                       dict(type='MPDIoULoss', image_size=(30, 40)), True),
+    'shape_iou': LossSpec(F.shape_iou_loss, {}, dict(type='ShapeIoULoss'), True),
+    'piou': LossSpec(F.piou_loss, {}, dict(type='PIoULoss'), True),
+    'piou_v2': LossSpec(F.piou_loss, dict(version='v2'),
+                        dict(type='PIoULoss', version='v2'), True),
+    'wiou_v2': LossSpec(F.wiou_loss, dict(iou_loss_mean=0.5, focus_gamma=0.5),
+                        dict(type='WIoULoss', version='v2'), True, True),
     'l1': LossSpec(F.l1_loss, {}, dict(type='L1Loss'), False),
     'l2': LossSpec(F.l2_loss, {}, dict(type='L2Loss'), False),
     'smooth_l1': LossSpec(F.smooth_l1_loss, {}, dict(type='SmoothL1Loss'), False),
+    'balanced_l1': LossSpec(F.balanced_l1_loss, {}, dict(type='BalancedL1Loss'),
+                            False),
 }
 IOU_FAMILY = tuple(key for key, spec in LOSSES.items() if spec.per_box)
+# The losses of the 1 - IoU + penalty form: they take inner_ratio and focaler_range.
+IOU_MODIFIABLE = ('iou_linear', 'giou', 'diou', 'ciou', 'ciou_gated', 'eiou', 'siou',
+                  'mpdiou', 'shape_iou', 'piou', 'piou_v2')
+# The losses whose running mean of the IoU loss is a module buffer.
+RUNNING_MEAN = ('wiou_v2', 'wiou_v3')
 
 
 def call_functional(key: str, pred: Tensor, target: Tensor, **kwargs) -> Tensor:
@@ -62,7 +78,7 @@ def build_module(key: str, iou_loss_mean: Optional[float] = None, **kwargs):
     config = {**spec.module, **kwargs}
     # scoped type: a bare name resolves in whatever default scope is set
     module = MODELS.build({**config, 'type': f"mmdet_losses.{config['type']}"})
-    if key == 'wiou_v3':
+    if key in RUNNING_MEAN:
         mean = spec.fn_kwargs['iou_loss_mean'] if iou_loss_mean is None \
             else iou_loss_mean
         module.iou_loss_mean.fill_(mean)

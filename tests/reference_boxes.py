@@ -100,3 +100,60 @@ def aspect_term(pred: Tensor, target: Tensor, eps: float = 1e-6) -> Tensor:
     w, h = (pred[:, 2:] - pred[:, :2]).unbind(-1)
     wg, hg = (target[:, 2:] - target[:, :2]).unbind(-1)
     return 4 / math.pi**2 * (torch.atan(wg / (hg + eps)) - torch.atan(w / (h + eps)))**2
+
+
+# ------------------------------------------- the official codes' formulas, re-derived
+# Written from the published definitions for well-formed x1y1x2y2 boxes, without the
+# package's geometry core, so that the losses can be checked against them.
+def _sizes_and_iou(pred: Tensor, target: Tensor, eps: float = 1e-7):
+    w, h = (pred[:, 2:] - pred[:, :2]).unbind(-1)
+    wg, hg = (target[:, 2:] - target[:, :2]).unbind(-1)
+    overlap = (torch.min(pred[:, 2:], target[:, 2:]) -
+               torch.max(pred[:, :2], target[:, :2])).clamp(min=0)
+    inter = overlap[:, 0] * overlap[:, 1]
+    iou = inter / (w * h + wg * hg - inter + eps)
+    return w, h, wg, hg, iou
+
+
+def official_shape_iou_loss(pred: Tensor, target: Tensor, scale: float = 0.0,
+                            eps: float = 1e-7) -> Tensor:
+    """Shape-IoU as its official code computes it (shape-cost exponent fixed at 4)."""
+    w, h, wg, hg, iou = _sizes_and_iou(pred, target, eps)
+    ww = 2 * wg**scale / (wg**scale + hg**scale)
+    hh = 2 * hg**scale / (wg**scale + hg**scale)
+    dx, dy = (((pred[:, :2] + pred[:, 2:]) - (target[:, :2] + target[:, 2:])) / 2
+              ).unbind(-1)
+    c2 = (enclosing_diag_sq(pred, target) + eps)
+    distance = (hh * dx**2 + ww * dy**2) / c2
+    omega_w = hh * (w - wg).abs() / torch.max(w, wg)
+    omega_h = ww * (h - hg).abs() / torch.max(h, hg)
+    shape = (1 - torch.exp(-omega_w))**4 + (1 - torch.exp(-omega_h))**4
+    return 1 - (iou - distance - 0.5 * shape)
+
+
+def official_piou_loss(pred: Tensor, target: Tensor, v2: bool = False,
+                       focus_lambda: float = 1.3, eps: float = 1e-7) -> Tensor:
+    """Powerful-IoU v1 / v2 as the official code computes it: the penalty factor over
+    the target's size, the attention differentiated."""
+    _, _, wg, hg, iou = _sizes_and_iou(pred, target, eps)
+    edge = (pred - target).abs()
+    p = ((edge[:, 0] + edge[:, 2]) / wg + (edge[:, 1] + edge[:, 3]) / hg) / 4
+    loss = 2 - iou - torch.exp(-p**2)
+    if v2:
+        x = focus_lambda * torch.exp(-p)
+        loss = 3 * x * torch.exp(-x**2) * loss
+    return loss
+
+
+def inner_iou(pred: Tensor, target: Tensor, ratio: float, eps: float = 1e-7) -> Tensor:
+    """IoU of the auxiliary boxes of Inner-IoU (both scaled by ``ratio`` about their
+    centres), written with centres and sizes as the paper does."""
+    def scaled(boxes):
+        centre = (boxes[:, :2] + boxes[:, 2:]) / 2
+        half = (boxes[:, 2:] - boxes[:, :2]) * ratio / 2
+        return torch.cat([centre - half, centre + half], dim=1)
+    return _sizes_and_iou(scaled(pred), scaled(target), eps)[-1]
+
+
+def plain_iou(pred: Tensor, target: Tensor, eps: float = 1e-7) -> Tensor:
+    return _sizes_and_iou(pred, target, eps)[-1]

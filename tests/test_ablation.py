@@ -302,3 +302,131 @@ def test_shapes_grid_end_to_end(tmp_path):
                             timeout=900)
     assert second.returncode == 1
     assert (work / 'focal_giou' / 'status.json').stat().st_mtime == mtime
+
+
+class _RecordingProcess:
+    """Popen stand-in that succeeds and records what it was started with."""
+    started = []
+
+    def __init__(self, command, **kwargs):
+        type(self).started.append((command, kwargs))
+
+    def wait(self):
+        return 0
+
+
+def _recording(monkeypatch):
+    _RecordingProcess.started = []
+    monkeypatch.setattr(runner_module.subprocess, 'Popen', _RecordingProcess)
+    return _RecordingProcess.started
+
+
+def test_a_changed_run_is_not_taken_for_done(tmp_path, monkeypatch):
+    # Before: changing --cfg-options (20 -> 40 iterations) skipped the runs marked
+    # done and reported the old numbers.
+    base = tmp_path / 'base.py'
+    base.write_text("model = dict(bbox_head=dict(type='RetinaHead'))\n")
+    runs = make_grid(['focal'], ['l1'])
+    started = _recording(monkeypatch)
+
+    def grid(options):
+        return run_grid(runs, str(base), str(tmp_path / 'grid'), None,
+                        cfg_options=options, progress=False, echo=lambda _: None)
+
+    assert grid(['train_cfg.max_iters=20']) == {'focal_l1': 'done'}
+    status = json.loads((tmp_path / 'grid/focal_l1/status.json').read_text())
+    assert status['state'] == 'done' and len(status['key']) == 16
+    assert grid(['train_cfg.max_iters=20']) == {'focal_l1': 'skipped'}
+    assert grid(['train_cfg.max_iters=40']) == {'focal_l1': 'done'}
+    assert len(started) == 2
+    # an edit of the base config is a change too
+    base.write_text("model = dict(bbox_head=dict(type='RetinaHead', num_classes=3))\n")
+    assert grid(['train_cfg.max_iters=40']) == {'focal_l1': 'done'}
+    assert grid(['train_cfg.max_iters=40']) == {'focal_l1': 'skipped'}
+    # a different setting under the same name (another seed written in the config)
+    reseeded = make_grid(['focal'], ['l1'], seeds=[3])
+    reseeded[0].name = 'focal_l1'
+    assert run_grid(reseeded, str(base), str(tmp_path / 'grid'), None,
+                    cfg_options=['train_cfg.max_iters=40'], progress=False,
+                    echo=lambda _: None) == {'focal_l1': 'done'}
+
+
+def test_runs_start_in_the_users_directory(tmp_path, monkeypatch):
+    # Before: runs started in the checkout, so a user's relative data_root and
+    # ann_file silently meant the checkout's data.
+    user = tmp_path / 'project'
+    user.mkdir()
+    started = _recording(monkeypatch)
+    monkeypatch.chdir(user)
+    run_grid(make_grid(['focal'], ['l1']), SHAPES_RETINANET, 'grid', None,
+             data_root='data/mine', progress=False, echo=lambda _: None)
+    (command, kwargs), = started
+    assert kwargs['cwd'] == str(user)
+    index = command.index('--data-root')
+    assert command[index + 1] == str(user / 'data/mine')
+    assert command[2] == str(user / 'grid/focal_l1/config.py')
+    assert (user / 'grid/focal_l1/status.json').exists()
+
+
+def test_s_per_iter_leaves_out_the_warm_up(tmp_path):
+    from mmdet_losses.ablation.report import summarize_run
+
+    run = make_grid(['focal'], ['giou'])[0]
+    # logged every 5 iterations, each a mean over the last 10 (window_size): the
+    # records at 5, 10 and 15 include iterations 1-10 (building, compiling)
+    times = {5: 9.0, 10: 5.0, 15: 2.0, 20: 0.2, 25: 0.3, 30: 0.4}
+    _write_scalars(tmp_path / 'run', [{'loss': 1.0, 'time': t, 'iter': i}
+                                      for i, t in times.items()])
+    vis = tmp_path / 'run' / '20261128_170736' / 'vis_data'
+    (vis / 'config.py').write_text(
+        "log_processor = dict(by_epoch=False, type='LogProcessor', window_size=10)\n")
+    assert summarize_run(run, str(tmp_path / 'run'))['s_per_iter'] == \
+        pytest.approx(0.3)  # mean of the records at 20, 25 and 30
+    # too short for a clean record: the last one
+    _write_scalars(tmp_path / 'short', [{'loss': 1.0, 'time': t, 'iter': i}
+                                        for i, t in ((5, 9.0), (10, 5.0))])
+    assert summarize_run(run, str(tmp_path / 'short'))['s_per_iter'] == 5.0
+
+
+def test_summary_figure_marks_short_runs_and_ends_ap_at_one():
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    from mmdet_losses.ablation.plots import _draw_ap, _draw_curves
+
+    rows = [dict(run='short', setting='short', state='done', AP=0.5, AP50=0.7,
+                 curve=[(1, 2.0), (2, 1.5)]),
+            dict(run='long', setting='long', state='failed', AP=None, AP50=None,
+                 curve=[(i, 1.0 / i) for i in range(1, 40)])]
+    fig, (bars, curves) = plt.subplots(1, 2)
+    _draw_ap(bars, rows)
+    _draw_curves(curves, rows, plt)
+    assert bars.get_xlim() == (0.0, 1.0)
+    short, long = curves.get_lines()
+    assert short.get_marker() == 'o' and long.get_marker() in ('None', None, '')
+    plt.close(fig)
+
+
+def _ablation_tool():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'ablation_tool', osp.join(REPO, 'tools', 'ablation.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize('argv, message', [
+    ([SHAPES_RETINANET, '--reg', 'l1', 'giou', '--baseline', 'giou'],
+     r"--baseline must be one of the settings \['focal_l1', 'focal_giou'\], "
+     "got 'giou'"),
+    (['mmdet::gfl/gfl_r50_fpn_1x_coco.py', '--cls', 'focal'],
+     'GFLHead .* only QualityFocalLoss'),
+])
+def test_the_tool_refuses_before_any_run(tmp_path, capsys, argv, message):
+    import re
+    work = tmp_path / 'grid'
+    assert _ablation_tool().main(argv + ['--work-dir', str(work)]) == 2
+    assert re.search(message, capsys.readouterr().err)
+    assert not any(p.is_dir() for p in work.iterdir())

@@ -189,6 +189,8 @@ LOSS_CLS = {
     'softmax_ce': dict(type='mmdet_losses.CrossEntropyLoss', use_sigmoid=False),
     'softmax_focal': dict(type='mmdet_losses.FocalLoss', use_sigmoid=False,
                           gamma=2.0, alpha=0.25),
+    'sigmoid_ghmc': dict(type='mmdet_losses.GHMC', bins=30, momentum=0.75,
+                         use_sigmoid=True),
 }
 
 
@@ -264,6 +266,21 @@ def test_head_without_use_sigmoid_raises_clear_error(make_head):
     assert head.cls_out_channels == 4
     with pytest.raises(ValueError, match=r"use_sigmoid=True in the head's loss_cls"):
         head_loss(head)
+
+
+def test_ghmc_on_retina_head_matches_mmdet_and_runs_where_mmdet_cannot():
+    # RetinaHead passes label_weights positionally, as GHMC's label_weight: ours
+    # equals mmdet's there. FCOSHead passes none: mmdet's GHMC needs it (TypeError),
+    # ours counts every element as valid.
+    ghmc = dict(type='GHMC', bins=30, momentum=0.75, use_sigmoid=True)
+    ours_loss = head_loss(retina_head(copy.deepcopy(LOSS_CLS['sigmoid_ghmc'])))
+    theirs_loss = head_loss(retina_head(dict(ghmc)))
+    torch.testing.assert_close(ours_loss['loss_cls'], theirs_loss['loss_cls'],
+                               rtol=1e-5, atol=0)
+    assert torch.isfinite(head_loss(fcos_head(
+        copy.deepcopy(LOSS_CLS['sigmoid_ghmc'])))['loss_cls'])
+    with pytest.raises(TypeError, match='label_weight'):
+        head_loss(fcos_head(dict(ghmc)))
 
 
 def test_fcos_centerness_with_our_sigmoid_ce():

@@ -26,8 +26,16 @@ CONFIGS = sorted(
     if '_base_' not in path.split(osp.sep))
 COCO_CONFIGS = [path for path in CONFIGS if path.endswith('_coco.py')]
 IOU_FAMILY = {'IoULoss', 'GIoULoss', 'DIoULoss', 'CIoULoss', 'EIoULoss',
-              'SIoULoss', 'WIoULoss', 'NWDLoss'}
-COORDINATE = {'L1Loss', 'L2Loss', 'SmoothL1Loss'}
+              'SIoULoss', 'WIoULoss', 'NWDLoss', 'MPDIoULoss', 'ShapeIoULoss',
+              'PIoULoss'}
+COORDINATE = {'L1Loss', 'L2Loss', 'SmoothL1Loss', 'BalancedL1Loss', 'GHMR'}
+# Category losses on IoU-quality targets, and the heads that compute them: ours
+# (mmdet_losses.models, extending RetinaHead and FCOSHead) and MMDetection's own.
+QUALITY = {'QualityFocalLoss', 'VarifocalLoss'}
+QUALITY_HEADS = {'mmdet_losses.QualityRetinaHead': 'RetinaHead',
+                 'mmdet_losses.QualityFCOSHead': 'FCOSHead'}
+# Their other losses: DFL (GFL), GIoU on the refined boxes (VFNet).
+EXTRA_LOSSES = {'GFLHead': 'loss_dfl', 'VFNetHead': 'loss_bbox_refine'}
 
 
 def config_id(path):
@@ -63,12 +71,15 @@ def loss_name(loss_cfg):
 
 
 def cls_conv(head):
-    """The last classification conv: ``retina_cls`` (RetinaNet), ``conv_cls``."""
-    return getattr(head, 'retina_cls', None) or head.conv_cls
+    """The last classification conv: ``retina_cls`` (RetinaNet), ``gfl_cls``,
+    ``vfnet_cls``, ``conv_cls`` (FCOS)."""
+    return next(getattr(head, name) for name in
+                ('retina_cls', 'gfl_cls', 'vfnet_cls', 'conv_cls') if hasattr(head, name))
 
 
 def reg_conv(head):
-    return getattr(head, 'retina_reg', None) or head.conv_reg
+    return next(getattr(head, name) for name in
+                ('retina_reg', 'gfl_reg', 'vfnet_reg', 'conv_reg') if hasattr(head, name))
 
 
 def test_there_is_a_grid():
@@ -99,7 +110,11 @@ def test_config_builds_and_is_wired_for_its_losses(path):
     # mmdet's heads read use_sigmoid from the dict: it must be stated.
     assert 'use_sigmoid' in head_cfg.loss_cls
     cls_name, bbox_name = loss_name(head_cfg.loss_cls), loss_name(head_cfg.loss_bbox)
-    assert cls_name in {'FocalLoss', 'CrossEntropyLoss'}
+    assert cls_name in {'FocalLoss', 'CrossEntropyLoss', 'GHMC'} | QUALITY
+    head_type = QUALITY_HEADS.get(head_cfg.type, head_cfg.type)
+    # An IoU-quality loss needs a head that computes the IoU targets, and only it.
+    assert (cls_name in QUALITY) == (head_cfg.type in QUALITY_HEADS
+                                     or head_type in EXTRA_LOSSES), path
     assert bbox_name in IOU_FAMILY | COORDINATE
 
     model = build_model(cfg)
@@ -115,11 +130,16 @@ def test_config_builds_and_is_wired_for_its_losses(path):
     priors = head.prior_generator.num_base_priors[0]
     assert cls_conv(head).out_channels == head.cls_out_channels * priors
 
-    if head_cfg.type == 'RetinaHead':
+    if head_type == 'RetinaHead':
         assert head.reg_decoded_bbox == (bbox_name in IOU_FAMILY)
-    elif head_cfg.type == 'FCOSHead':
+    elif head_type == 'FCOSHead':
         if bbox_name in COORDINATE:
             assert head.norm_on_bbox, 'coordinate losses need stride-normalised targets'
+        # The quality-aware FCOS has no centre-ness branch (configs/README.md).
+        assert hasattr(head, 'conv_centerness') == (head_cfg.type == 'FCOSHead')
+    elif head_type in EXTRA_LOSSES:  # GFL and VFNet decode their boxes themselves
+        extra = getattr(head, EXTRA_LOSSES[head_type])
+        assert type(extra).__module__.startswith('mmdet_losses.'), head_type
     else:
         pytest.fail(f'no wiring rule for {head_cfg.type}')
 
@@ -131,16 +151,23 @@ def test_config_builds_and_is_wired_for_its_losses(path):
 
 
 def test_variants_differ_from_their_base_in_one_loss_only():
-    for detector, base in (('retinanet', 'retinanet_r50_fpn_1x_coco.py'),
-                           ('fcos', 'fcos_r50-caffe_fpn_gn-head_1x_coco.py')):
-        base_cfg = load(osp.join(CONFIG_DIR, detector, base))
+    for detector, base, giou in (
+            ('retinanet', 'retinanet_r50_fpn_1x_coco.py',
+             'retinanet_r50_fpn_giou_1x_coco.py'),
+            ('fcos', 'fcos_r50-caffe_fpn_gn-head_1x_coco.py',
+             'fcos_r50-caffe_fpn_gn-head_giou_1x_coco.py')):
         for path in glob.glob(osp.join(CONFIG_DIR, detector, '*.py')):
             cfg = load(path)
+            # A quality-aware variant is the GIoU variant with its head and category
+            # loss swapped (no centre-ness loss on FCOS).
+            quality = cfg.model.bbox_head.type in QUALITY_HEADS
+            base_cfg = load(osp.join(CONFIG_DIR, detector, giou if quality else base))
             head, base_head = cfg.model.bbox_head, base_cfg.model.bbox_head
             changed = {k for k in set(head) | set(base_head)
                        if head.get(k) != base_head.get(k)}
-            assert changed <= {'loss_cls', 'loss_bbox', 'reg_decoded_bbox',
-                               'norm_on_bbox', 'init_cfg'}, (path, changed)
+            allowed = {'type', 'loss_cls', 'loss_centerness'} if quality else {
+                'loss_cls', 'loss_bbox', 'reg_decoded_bbox', 'norm_on_bbox', 'init_cfg'}
+            assert changed <= allowed, (path, changed)
             assert not {'loss_cls', 'loss_bbox'} <= changed, path
             assert cfg.model.backbone == base_cfg.model.backbone
             assert cfg.optim_wrapper == base_cfg.optim_wrapper

@@ -19,8 +19,17 @@ LOSS_PAGES = {
     'CrossEntropyLoss': 'cross_entropy', 'FocalLoss': 'focal', 'L1Loss': 'l1',
     'L2Loss': 'l2', 'SmoothL1Loss': 'smooth_l1', 'IoULoss': 'iou', 'GIoULoss': 'giou',
     'DIoULoss': 'diou', 'CIoULoss': 'ciou', 'EIoULoss': 'eiou', 'SIoULoss': 'siou',
-    'WIoULoss': 'wiou', 'NWDLoss': 'nwd'
+    'WIoULoss': 'wiou', 'NWDLoss': 'nwd', 'MPDIoULoss': 'mpdiou',
+    'ShapeIoULoss': 'shape_iou', 'PIoULoss': 'piou', 'BalancedL1Loss': 'balanced_l1',
+    'GHMR': 'ghmr'
 }
+# pages whose figure tools/plot_category_curves.py draws (tests/test_category_figures.py)
+CATEGORY_PAGES = {'QualityFocalLoss': 'qfl', 'VarifocalLoss': 'vfl',
+                  'DistributionFocalLoss': 'dfl', 'GHMC': 'ghmc'}
+CURVE_TOOL_PAGES = dict(LOSS_PAGES)
+LOSS_PAGES = {**LOSS_PAGES, **CATEGORY_PAGES}
+# figures of docs/losses/ pages that are not one class's
+EXTRA_PAGES = {'iou_modifiers'}
 
 
 def load_tool(name):
@@ -341,6 +350,79 @@ def test_loss_page_curves_aspect(curves):
     assert math.isclose(float(log_iou[2]), math.log(3), rel_tol=1e-6)
 
 
+def test_frontier_page_curves_shift(curves):
+    # The shift path (10 x 10 target moved right by s): IoU = (10 - s) / (10 + s)
+    # below s = 10, rho = s, c^2 = (10 + s)^2 + 100; both corners move by s.
+    s = torch.tensor([0.0, 5.0, 10.0, 20.0, 30.0], dtype=torch.float64)
+    boxes = curves.shift_boxes(s)
+    iou = ((10 - s) / (10 + s)).clamp(min=0)
+    distance = s**2 / ((10 + s)**2 + 100)
+    # MPDIoU: d1^2 = d2^2 = s^2 over W^2 + H^2: 64^2 * 2 and 1333^2 + 800^2
+    mpdiou = page_curves(curves, 'mpdiou', boxes)
+    torch.testing.assert_close(mpdiou['MPDIoU, image 64 x 64'],
+                               1 - iou + 2 * s**2 / (2 * 64**2))
+    torch.testing.assert_close(mpdiou['MPDIoU, image 1333 x 800'],
+                               1 - iou + 2 * s**2 / (1333**2 + 800**2))
+    # Shape-IoU at scale 0: DIoU's distance, no shape cost (equal sizes)
+    for label, values in page_curves(curves, 'shape_iou', boxes).items():
+        torch.testing.assert_close(values, 1 - iou + distance, msg=label)
+    # PIoU: P = (s + s) / 10 / 4 = s / 20; v2 = 3 x e^(-x^2) v1, x = 1.3 e^(-P)
+    piou = page_curves(curves, 'piou', boxes)
+    p = s / 20
+    v1 = 1 - iou + 1 - torch.exp(-p**2)
+    torch.testing.assert_close(piou['PIoU v1'], v1)
+    x = 1.3 * torch.exp(-p)
+    torch.testing.assert_close(piou['PIoU v2 (lambda = 1.3)'],
+                               3 * x * torch.exp(-x**2) * v1)
+    # s = 5: 2/3 + 1 - e^(-1/16) = 0.72722
+    assert math.isclose(float(piou['PIoU v1'][1]), 2 / 3 + 1 - math.exp(-1 / 16),
+                        rel_tol=1e-6)
+    # WIoU v2: (L_IoU / 0.5)^(1/2) v1
+    wiou = page_curves(curves, 'wiou', boxes)
+    torch.testing.assert_close(wiou['WIoU v2 (running mean 0.5)'],
+                               ((1 - iou) / 0.5).sqrt() * torch.exp(distance) *
+                               (1 - iou), rtol=1e-5, atol=1e-7)
+    # the modifiers on GIoU (hull 0 below s = 10, GIoU = 1 - IoU): Inner-GIoU is
+    # 1 - IoU of the r-scaled boxes, (10 r - s) / (10 r + s); Focaler-GIoU adds
+    # IoU - clamp((IoU - 0.2) / 0.6, 0, 1)
+    modified = page_curves(curves, 'iou_modifiers', boxes)
+    giou = modified['GIoU']
+    for ratio in (0.7, 1.3):
+        inner = ((10 * ratio - s) / (10 * ratio + s)).clamp(min=0)
+        torch.testing.assert_close(modified[f'Inner-GIoU (ratio {ratio:g})'],
+                                   giou + iou - inner)
+    torch.testing.assert_close(modified['Focaler-GIoU (0.2, 0.8)'],
+                               giou + iou - ((iou - 0.2) / 0.6).clamp(0, 1))
+    # s = 5, ratio 0.7: 1 - 2/12 = 0.8333
+    assert math.isclose(float(modified['Inner-GIoU (ratio 0.7)'][1]), 5 / 6,
+                        rel_tol=1e-6)
+    # coordinate losses on coordinates / 10: x1 and x2 each off by n = s / 10
+    n = s / 10
+    b = math.e**3 - 1
+    balanced = page_curves(curves, 'balanced_l1', boxes)
+    torch.testing.assert_close(
+        balanced['Balanced L1 (beta = 1)'],
+        2 * torch.where(n < 1, 0.5 / b * (b * n + 1) * torch.log(b * n + 1) - 0.5 * n,
+                        1.5 * n + 1.5 / b - 0.5))
+    torch.testing.assert_close(page_curves(curves, 'ghmr', boxes)
+                               ['GHM-R = ASL1 (mu = 0.02)'],
+                               2 * (torch.sqrt(n**2 + 0.02**2) - 0.02))
+
+
+def test_ghmr_page_is_ghmr_of_one_box(curves):
+    """The page's curve is GHM-R's 'sum' for a batch of one box: its harmonising
+    weights are 1 on both paths."""
+    from mmdet_losses import MODELS
+    ghmr = MODELS.build(dict(type='mmdet_losses.GHMR', reduction='sum'))
+    page = curves.LOSS_PAGES['ghmr'].curves['GHM-R = ASL1 (mu = 0.02)']
+    for path in curves.box_paths():
+        for i in (0, 150, 450, 600):
+            pred, target = path.pred[i:i + 1] / 10, path.target[i:i + 1] / 10
+            assert math.isclose(float(ghmr(pred, target)),
+                                float(page(path.pred[i:i + 1], path.target[i:i + 1])),
+                                rel_tol=1e-9, abs_tol=1e-12)
+
+
 def test_loss_page_curves_vanish_on_the_target(curves):
     # shift 0 and aspect ratio 1 give the target itself: every page's loss is 0
     # (NWD: 1 - exp(-eps / 12.8) = 8e-8)
@@ -354,7 +436,7 @@ def test_loss_page_curves_vanish_on_the_target(curves):
 
 def test_plot_loss_curves_writes_pngs(curves, tmp_path):
     paths = curves.main(['--out', str(tmp_path)])
-    per_loss = set(LOSS_PAGES.values()) - {'focal'}
+    per_loss = set(CURVE_TOOL_PAGES.values()) - {'focal'} | EXTRA_PAGES
     assert set(paths) == {'focal', 'location'} | per_loss
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         'focal_loss_curves.png', 'location_loss_curves.png', 'losses']

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 import mmdet_losses.functional as functional
 from mmdet_losses import CrossEntropyLoss, FocalLoss
 from mmdet_losses.functional import sigmoid_focal_loss, sigmoid_focal_loss_sum
-from mmdet_losses.functional import fused_focal
+from mmdet_losses.functional import fused_binary, fused_focal
 
 N, C = 37, 6
 TOLERANCE = {torch.float64: dict(rtol=1e-12, atol=1e-14),
@@ -172,8 +172,8 @@ def test_compiled_kernel_equals_eager_without_recompiling():
                                        atol=1e-9)
             if n == 64:
                 # Both kernels went through torch.compile ...
-                assert fused_focal._weighted_sum._compiled is not None
-                assert fused_focal._weighted_grad._compiled is not None
+                assert fused_binary._KERNELS['focal'].weighted_sum._compiled is not None
+                assert fused_binary._KERNELS['focal'].weighted_grad._compiled is not None
             else:
                 # ... and a new N reuses them (dynamic shapes): no new frame/graph.
                 assert after == before

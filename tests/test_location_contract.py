@@ -137,7 +137,9 @@ BAD_ARGUMENTS = [
     ('EIoULoss', dict(focal_gamma=0.0), 'focal_gamma'),
     ('SIoULoss', dict(theta=0.5), 'theta'),
     ('SIoULoss', dict(theta=11.0), 'theta'),
-    ('WIoULoss', dict(version='v2'), 'version'),
+    ('WIoULoss', dict(version='v4'), 'version'),
+    ('WIoULoss', dict(version='v2', gamma=0.0), 'gamma'),
+    ('WIoULoss', dict(version='v2', gamma=-0.5), 'gamma'),
     ('WIoULoss', dict(focus_alpha=0.0), 'focus_alpha'),
     ('WIoULoss', dict(focus_delta=-3.0), 'focus_delta'),
     ('WIoULoss', dict(momentum=0.0), 'momentum'),
@@ -148,6 +150,34 @@ BAD_ARGUMENTS = [
     ('SmoothL1Loss', dict(beta=float('inf')), 'beta'),
     ('L1Loss', dict(reduction='mean_sum'), 'reduction'),
     ('L2Loss', dict(loss_weight=float('inf')), 'loss_weight'),
+    ('MPDIoULoss', dict(image_size=(0, 800)), 'image_size'),
+    ('MPDIoULoss', dict(image_size=(1333, -800)), 'image_size'),
+    ('MPDIoULoss', dict(image_size=640), 'image_size'),
+    ('MPDIoULoss', dict(image_size=(640, 640, 3)), 'image_size'),
+    ('MPDIoULoss', dict(image_size=(1333, 800), inner_ratio=0.0), 'inner_ratio'),
+    ('ShapeIoULoss', dict(scale=-1.0), 'scale'),
+    ('ShapeIoULoss', dict(theta=0.5), 'theta'),
+    ('ShapeIoULoss', dict(focaler_range=(0.5, 0.5)), 'focaler_range'),
+    ('PIoULoss', dict(version='v3'), 'version'),
+    ('PIoULoss', dict(version='v2', focus_lambda=0.0), 'focus_lambda'),
+    ('PIoULoss', dict(inner_ratio=-0.7), 'inner_ratio'),
+    ('GIoULoss', dict(inner_ratio=0.0), 'inner_ratio'),
+    ('GIoULoss', dict(inner_ratio=float('nan')), 'inner_ratio'),
+    ('DIoULoss', dict(focaler_range=(0.8, 0.2)), 'focaler_range'),
+    ('CIoULoss', dict(focaler_range=(0.0, 1.5)), 'focaler_range'),
+    ('EIoULoss', dict(focaler_range=(-0.1, 0.5)), 'focaler_range'),
+    ('SIoULoss', dict(focaler_range=0.5), 'focaler_range'),
+    ('SIoULoss', dict(focaler_range=(0.1, 0.5, 0.9)), 'focaler_range'),
+    ('IoULoss', dict(mode='log', inner_ratio=0.8), 'inner_ratio'),
+    ('IoULoss', dict(mode='square', focaler_range=(0.0, 0.5)), 'focaler_range'),
+    ('BalancedL1Loss', dict(alpha=0.0), 'alpha'),
+    ('BalancedL1Loss', dict(gamma=-1.5), 'gamma'),
+    ('BalancedL1Loss', dict(beta=0.0), 'beta'),
+    ('GHMR', dict(mu=0.0), 'mu'),
+    ('GHMR', dict(bins=0), 'bins'),
+    ('GHMR', dict(bins=2.5), 'bins'),
+    ('GHMR', dict(momentum=1.0), 'momentum'),
+    ('GHMR', dict(momentum=-0.1), 'momentum'),
 ]
 
 
@@ -221,7 +251,8 @@ def test_wiou_all_zero_weights_leave_running_mean_alone():
     """Boxes of weight 0 are not positives: a batch without any positive weight
     carries no information on the mean IoU loss, whatever the reduction. ('mean'
     takes the zero-weight shortcut; 'none' pulls the mean toward 0 today.)"""
-    loss = MODELS.build(dict(type='mmdet_losses.WIoULoss', version='v3', momentum=0.5)).train()
+    loss = MODELS.build(dict(type='mmdet_losses.WIoULoss', version='v3',
+                             momentum=0.5)).train()
     loss(WIOU_PRED, WIOU_TARGET, weight=torch.zeros(2))
     assert loss.iou_loss_mean.item() == 1.0
     loss(WIOU_PRED, WIOU_TARGET, weight=torch.zeros(2), reduction_override='none')
@@ -229,7 +260,8 @@ def test_wiou_all_zero_weights_leave_running_mean_alone():
 
 
 def test_wiou_v1_keeps_no_running_mean():
-    loss = MODELS.build(dict(type='mmdet_losses.WIoULoss', version='v1', momentum=0.5)).train()
+    loss = MODELS.build(dict(type='mmdet_losses.WIoULoss', version='v1',
+                             momentum=0.5)).train()
     loss(WIOU_PRED, WIOU_TARGET)
     assert loss.iou_loss_mean.item() == 1.0
 
@@ -246,8 +278,66 @@ def test_wiou_uses_the_updated_mean():
     assert value[0].item() == pytest.approx(expected, rel=1e-5)
 
 
+def test_wiou_v2_shares_the_running_mean_and_its_update():
+    """v2 keeps the same buffer as v3, updated first: momentum 1 gives the batch's
+    mean 7/8, so the quarter box has beta = (3/4) / (7/8) = 6/7 and v2 multiplies v1
+    by beta^(1/2); the side-by-side box (L_IoU = 1) by (8/7)^(1/2)."""
+    loss = MODELS.build(dict(type='mmdet_losses.WIoULoss', version='v2', momentum=1.0,
+                             reduction='none')).train()
+    value = loss(WIOU_PRED, WIOU_TARGET)
+    assert loss.iou_loss_mean.item() == pytest.approx(7 / 8, rel=1e-6)
+    assert value[0].item() == pytest.approx(math.exp(1 / 16) * 0.75 * math.sqrt(6 / 7),
+                                            rel=1e-5)
+    assert value[1].item() == pytest.approx(math.exp(0.2) * math.sqrt(8 / 7), rel=1e-5)
+    # gamma 1: beta itself
+    linear = MODELS.build(dict(type='mmdet_losses.WIoULoss', version='v2', gamma=1.0,
+                               momentum=1.0, reduction='none')).train()
+    assert linear(WIOU_PRED, WIOU_TARGET)[0].item() == pytest.approx(
+        math.exp(1 / 16) * 0.75 * 6 / 7, rel=1e-5)
+    # eval mode: the mean stays
+    loss.eval()
+    loss(WIOU_PRED[:1], WIOU_TARGET[:1])
+    assert loss.iou_loss_mean.item() == pytest.approx(7 / 8, rel=1e-6)
+    assert set(loss.state_dict()) == {'iou_loss_mean'}
+
+
+def test_wiou_loss_sees_a_snapshot_of_the_running_mean():
+    """A head calls the loss once per FPN level before backward; the buffer is
+    updated in place at each call, so the loss must not keep the buffer itself for
+    its backward (a compiled graph does keep its inputs): it gets a copy."""
+    loss = MODELS.build(dict(type='mmdet_losses.WIoULoss', version='v2'))
+    passed = loss.loss_kwargs()['iou_loss_mean']
+    assert passed is not loss.iou_loss_mean and passed.item() == 1.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('version', ['v2', 'v3'])
+def test_wiou_compiled_two_calls_before_backward(version):
+    """Compiled, two calls (two levels) then one backward: no in-place error, and
+    the gradient of the eager loss."""
+    from mmdet_losses.functional import get_compile, set_compile
+    from mmdet_losses.functional.compile import _backend_available
+    if not _backend_available('cpu'):
+        pytest.skip('no C++ compiler for torch.compile')
+    pred, target = random_pairs(16, seed=33, dtype=torch.float32)
+    grads = []
+    previous = get_compile()
+    try:
+        for mode in (True, False):
+            set_compile(mode)
+            loss = MODELS.build(dict(type='mmdet_losses.WIoULoss', version=version,
+                                     momentum=0.5)).train()
+            leaf = pred.clone().requires_grad_(True)
+            (loss(leaf, target) + loss(leaf * 1.01, target)).backward()
+            grads.append(leaf.grad)
+    finally:
+        set_compile({'on': True, 'off': False}.get(previous, 'auto'))
+    torch.testing.assert_close(grads[0], grads[1], rtol=1e-5, atol=1e-6)
+
+
 def test_wiou_running_mean_is_saved_and_loaded():
-    trained = MODELS.build(dict(type='mmdet_losses.WIoULoss', version='v3', momentum=0.5)).train()
+    trained = MODELS.build(dict(type='mmdet_losses.WIoULoss', version='v3',
+                                momentum=0.5)).train()
     trained(WIOU_PRED, WIOU_TARGET)
     state = trained.state_dict()
     assert set(state) == {'iou_loss_mean'}
@@ -264,7 +354,8 @@ def test_wiou_running_mean_is_saved_and_loaded():
 
 # ------------------------------------------------------------------------ the registry
 REGISTERED = ['L1Loss', 'L2Loss', 'SmoothL1Loss', 'IoULoss', 'GIoULoss', 'DIoULoss',
-              'CIoULoss', 'EIoULoss', 'SIoULoss', 'WIoULoss', 'NWDLoss']
+              'CIoULoss', 'EIoULoss', 'SIoULoss', 'WIoULoss', 'NWDLoss',
+              'ShapeIoULoss', 'PIoULoss', 'BalancedL1Loss', 'GHMR']
 
 
 @pytest.mark.parametrize('name', REGISTERED)
@@ -277,11 +368,42 @@ def test_scoped_build_from_mmdet_registry(name):
 
 
 @pytest.mark.parametrize('name', ['L1Loss', 'SmoothL1Loss', 'IoULoss', 'GIoULoss',
-                                  'DIoULoss', 'CIoULoss', 'EIoULoss', 'SIoULoss'])
+                                  'DIoULoss', 'CIoULoss', 'EIoULoss', 'SIoULoss',
+                                  'BalancedL1Loss', 'GHMR'])
 def test_mmdet_names_untouched(name):
     theirs = MMDET_MODELS.build(dict(type=name))
     assert type(theirs).__module__.startswith('mmdet.models.losses')
     assert not isinstance(theirs, mmdet_losses.BaseLoss)
+
+
+def test_mpdiou_needs_its_image_size():
+    """No default normaliser: copies of MPDIoU use a feature-map size or 640, the
+    paper the input image's size, so a config must say which."""
+    with pytest.raises(TypeError, match='image_size'):
+        MODELS.build(dict(type='mmdet_losses.MPDIoULoss'))
+    loss = MODELS.build(dict(type='mmdet_losses.MPDIoULoss', image_size=[1333, 800]))
+    assert loss.image_size == (1333.0, 800.0)
+    assert type(loss).__module__.startswith('mmdet_losses')
+    with pytest.raises(TypeError, match='image_size'):
+        F.mpdiou_loss(torch.zeros(1, 4), torch.zeros(1, 4))
+
+
+def test_functional_modifiers_rejected_by_name():
+    pred, target = random_pairs(4, seed=32)
+    with pytest.raises(ValueError, match='inner_ratio'):
+        F.giou_loss(pred, target, inner_ratio=0)
+    with pytest.raises(ValueError, match='focaler_range'):
+        F.siou_loss(pred, target, focaler_range=(0.9, 0.1))
+    with pytest.raises(ValueError, match="mode='linear'"):
+        F.iou_loss(pred, target, mode='log', focaler_range=(0.0, 0.5))
+    with pytest.raises(ValueError, match='version'):
+        F.piou_loss(pred, target, version='v3')
+    with pytest.raises(ValueError, match='image_size'):
+        F.mpdiou_loss(pred, target, image_size=(640, 0))
+    # WIoU and NWD are not of the 1 - IoU + penalty form: no modifiers
+    for name in ('WIoULoss', 'NWDLoss'):
+        with pytest.raises(TypeError, match='inner_ratio'):
+            MODELS.build(dict(type=f'mmdet_losses.{name}', inner_ratio=0.8))
 
 
 def test_build_passes_hyper_parameters():

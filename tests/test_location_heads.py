@@ -24,6 +24,20 @@ LOSS_BBOX = {
     'wiou_v1': dict(type='mmdet_losses.WIoULoss', version='v1'),
     'wiou_v3': dict(type='mmdet_losses.WIoULoss', version='v3'),
     'nwd': dict(type='mmdet_losses.NWDLoss'),
+    'mpdiou': dict(type='mmdet_losses.MPDIoULoss', image_size=(64, 64)),
+    'shape_iou': dict(type='mmdet_losses.ShapeIoULoss'),
+    'shape_iou_scaled': dict(type='mmdet_losses.ShapeIoULoss', scale=1.0),
+    'piou': dict(type='mmdet_losses.PIoULoss'),
+    'piou_v2': dict(type='mmdet_losses.PIoULoss', version='v2'),
+    'wiou_v2': dict(type='mmdet_losses.WIoULoss', version='v2'),
+    'inner_giou': dict(type='mmdet_losses.GIoULoss', inner_ratio=0.7),
+    'focaler_giou': dict(type='mmdet_losses.GIoULoss', focaler_range=(0.0, 0.95)),
+    'inner_focaler_ciou': dict(type='mmdet_losses.CIoULoss', inner_ratio=1.3,
+                               focaler_range=(0.1, 0.9)),
+    'inner_mpdiou': dict(type='mmdet_losses.MPDIoULoss', image_size=(64, 64),
+                         inner_ratio=0.8),
+    'balanced_l1': dict(type='mmdet_losses.BalancedL1Loss', beta=0.11),
+    'ghmr': dict(type='mmdet_losses.GHMR', momentum=0.7, loss_weight=10.0),
 }
 STRIDES = (8, 16)
 IMAGE = 64
@@ -85,5 +99,7 @@ def test_head_forward_backward(head_builder, name):
     for param_name, param in head.named_parameters():
         if param.grad is not None:
             assert torch.isfinite(param.grad).all(), param_name
-    if name == 'wiou_v3':   # the running mean moved in train mode
+    if name in ('wiou_v2', 'wiou_v3'):   # the running mean moved in train mode
         assert head.loss_bbox.iou_loss_mean.item() < 1.0
+    if name == 'ghmr':   # so did GHM-R's bin counts
+        assert head.loss_bbox.acc_sum.sum().item() > 0

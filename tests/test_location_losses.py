@@ -10,8 +10,9 @@ import torch
 
 import mmdet_losses.functional as F
 from cases import CASES, CASES_BY_NAME, VARIANT_CASES
-from location_specs import (DEGENERATE_PAIRS, IOU_FAMILY, LOSSES, build_module,
-                            call_functional, degenerate_batch, random_pairs)
+from location_specs import (DEGENERATE_PAIRS, IOU_FAMILY, LOSSES, RUNNING_MEAN,
+                            build_module, call_functional, degenerate_batch,
+                            random_pairs)
 from reference_boxes import aspect_term, centre_distance_sq, enclosing_diag_sq
 
 TABLE_KEYS = tuple(CASES[0].expected)
@@ -32,7 +33,7 @@ def _expected(value, per_box: bool):
 
 
 def test_table_is_complete():
-    assert set(TABLE_KEYS) == set(LOSSES) - {'wiou_v3'}
+    assert set(TABLE_KEYS) == set(LOSSES) - set(RUNNING_MEAN)
     for case in CASES:
         assert set(case.expected) == set(TABLE_KEYS), case.name
 
@@ -69,7 +70,9 @@ def test_table_module(key):
 @pytest.mark.parametrize('variant', VARIANT_CASES,
                          ids=lambda v: f'{v.loss}-{v.kwargs}-{v.case}')
 def test_variant_values(variant):
-    """Alpha-IoU, Focal-EIoU, SIoU theta, NWD constant, Smooth L1 beta, WIoU v3."""
+    """Alpha-IoU, Focal-EIoU, SIoU theta, NWD constant, Smooth L1 beta, WIoU v2/v3,
+    the hyper-parameters of MPDIoU, Shape-IoU, PIoU, Balanced L1, and the Inner-IoU /
+    Focaler-IoU modifiers."""
     case = CASES_BY_NAME[variant.case]
     pred, target = _case_tensors(case)
     expected = _expected(variant.expected, LOSSES[variant.loss].per_box)
@@ -85,7 +88,14 @@ GRADCHECK_LOSSES = [(key, {}) for key, spec in LOSSES.items()
                     if not spec.stop_gradient] + [
     ('iou_linear', dict(alpha=3.0)), ('giou', dict(alpha=3.0)),
     ('diou', dict(alpha=0.5)), ('eiou', dict(alpha=2.0)), ('siou', dict(theta=2.0)),
-    ('smooth_l1', dict(beta=0.5)), ('nwd', dict(constant=3.0))]
+    ('smooth_l1', dict(beta=0.5)), ('nwd', dict(constant=3.0)),
+    ('shape_iou', dict(scale=1.0)), ('shape_iou', dict(alpha=3.0)),
+    ('mpdiou', dict(alpha=2.0)), ('piou_v2', dict(focus_lambda=2.0)),
+    ('balanced_l1', dict(beta=0.5)), ('giou', dict(inner_ratio=0.7)),
+    ('diou', dict(focaler_range=(0.1, 0.9))),
+    ('ciou_gated', dict(inner_ratio=1.3)),
+    ('piou', dict(inner_ratio=1.3, focaler_range=(0.0, 0.6))),
+    ('iou_linear', dict(alpha=2.0, inner_ratio=0.8, focaler_range=(0.05, 0.7)))]
 
 
 @pytest.mark.parametrize('key,kwargs', GRADCHECK_LOSSES,
@@ -117,13 +127,15 @@ def _frozen_reference(key, pred, target, pred0, eps=1e-6):
     if key == 'wiou_v1':
         return v1
     outlier = (1 - iou0) / (0.5 + eps)       # running mean 0.5 (LOSSES['wiou_v3'])
+    if key == 'wiou_v2':
+        return outlier.sqrt() * v1
     return outlier / (3 * 1.9**(outlier - 3)) * v1
 
 
-@pytest.mark.parametrize('key', ['ciou', 'ciou_gated', 'wiou_v1', 'wiou_v3',
-                                 'eiou_focal'])
+@pytest.mark.parametrize('key', ['ciou', 'ciou_gated', 'wiou_v1', 'wiou_v2',
+                                 'wiou_v3', 'eiou_focal'])
 def test_stop_gradient_terms(key):
-    """CIoU's trade-off, WIoU's enclosing diagonal and focusing factor and
+    """CIoU's trade-off, WIoU's enclosing diagonal and focusing factors and
     Focal-EIoU's IoU^gamma are constants for the gradient: the gradient equals that of
     the loss with those terms frozen at the current boxes (which gradcheck covers)."""
     pred0, target = random_pairs(8, seed=2)
@@ -145,7 +157,14 @@ def test_stop_gradient_terms(key):
 # ------------------------------------------------------------------- degenerate boxes
 DEGENERATE_LOSSES = [(key, {}) for key in LOSSES] + [
     ('giou', dict(alpha=3.0)), ('diou', dict(alpha=0.5)), ('ciou', dict(alpha=0.5)),
-    ('eiou', dict(focal_gamma=0.5)), ('smooth_l1', dict(beta=0.0))]
+    ('eiou', dict(focal_gamma=0.5)), ('smooth_l1', dict(beta=0.0)),
+    ('shape_iou', dict(scale=1.0)), ('shape_iou', dict(scale=0.5)),
+    ('piou_v2', dict(alpha=0.5)), ('balanced_l1', dict(beta=0.1)),
+    ('giou', dict(inner_ratio=0.5)), ('iou_linear', dict(inner_ratio=1.5)),
+    ('ciou', dict(inner_ratio=1.5, focaler_range=(0.2, 0.8))),
+    ('mpdiou', dict(inner_ratio=0.7, alpha=0.5)),
+    ('piou_v2', dict(focaler_range=(0.0, 0.5))),
+    ('shape_iou', dict(focaler_range=(0.3, 0.31)))]
 DTYPES = [torch.float64, torch.float32, torch.float16, torch.bfloat16]
 
 
@@ -303,7 +322,8 @@ def test_translation_invariance(key):
                                call_functional(key, pred, target))
 
 
-@pytest.mark.parametrize('key', [k for k in IOU_FAMILY if k != 'nwd'])
+# NWD's constant and MPDIoU's image size are absolute lengths
+@pytest.mark.parametrize('key', [k for k in IOU_FAMILY if k not in ('nwd', 'mpdiou')])
 def test_scale_invariance(key):
     pred, target = random_pairs(32, seed=12)
     torch.testing.assert_close(call_functional(key, 8 * pred, 8 * target),

@@ -16,6 +16,7 @@ from reference_boxes import (tv_complete_box_iou_loss, tv_distance_box_iou_loss,
 mmdet_iou = importlib.import_module('mmdet.models.losses.iou_loss')
 mmdet_mse = importlib.import_module('mmdet.models.losses.mse_loss')
 mmdet_smooth_l1 = importlib.import_module('mmdet.models.losses.smooth_l1_loss')
+mmdet_balanced_l1 = importlib.import_module('mmdet.models.losses.balanced_l1_loss')
 
 # eps sits in different places (mmdet: union, c^2 and heights; ours: every
 # denominator); with boxes of 1 px and more that moves values by ~1e-7.
@@ -42,6 +43,8 @@ MMDET_PAIRS = {
     'l1': lambda p, t: mmdet_smooth_l1.l1_loss(p, t, reduction='none'),
     'smooth_l1': lambda p, t: mmdet_smooth_l1.smooth_l1_loss(p, t, reduction='none'),
     'l2': lambda p, t: mmdet_mse.mse_loss(p, t, reduction='none'),
+    'balanced_l1': lambda p, t: mmdet_balanced_l1.balanced_l1_loss(p, t,
+                                                                   reduction='none'),
 }
 
 
@@ -84,11 +87,12 @@ def test_mmdet_smooth_l1_parity_beta(beta):
 MMDET_MODULES = [('giou', 'GIoULoss', {}), ('diou', 'DIoULoss', {}),
                  ('ciou_gated', 'CIoULoss', {}), ('iou_log', 'IoULoss', {}),
                  ('l1', 'L1Loss', {}), ('smooth_l1', 'SmoothL1Loss', dict(beta=0.5)),
-                 ('l2', 'MSELoss', {})]
+                 ('l2', 'MSELoss', {}), ('balanced_l1', 'BalancedL1Loss', {}),
+                 ('balanced_l1', 'BalancedL1Loss', dict(beta=0.11, alpha=0.3))]
 
 
 @pytest.mark.parametrize('key,mmdet_type,kwargs', MMDET_MODULES,
-                         ids=[m[1] for m in MMDET_MODULES])
+                         ids=[f'{m[1]}-{m[2]}' for m in MMDET_MODULES])
 def test_mmdet_module_contract_parity(key, mmdet_type, kwargs):
     """Same weights, avg_factor, reduction_override and zero-weight behaviour as the
     MMDetection module a config would otherwise name."""
@@ -101,7 +105,8 @@ def test_mmdet_module_contract_parity(key, mmdet_type, kwargs):
     point_weight = torch.rand(32, generator=generator)
     calls = [dict(), dict(reduction_override='sum'), dict(reduction_override='none'),
              dict(weight=box_weight), dict(weight=box_weight, avg_factor=7.0),
-             dict(weight=point_weight if key not in ('l1', 'smooth_l1', 'l2')
+             dict(weight=point_weight if key not in ('l1', 'smooth_l1', 'l2',
+                                                     'balanced_l1')
                   else point_weight[:, None].expand(32, 4), avg_factor=5.0),
              dict(weight=torch.zeros(32, 4))]
     for call in calls:

@@ -15,7 +15,8 @@
   ``cross_entropy.png`` (binary and softmax cross-entropy against ``p_t``, and their
   gradient with respect to the ground-truth logit, ``p_t - 1``), and for each
   location loss (``LOSS_PAGES``) the two paths of ``location_loss_curves.png``, that
-  loss in colour, the linear IoU loss and L1 as thin grey references.
+  loss in colour, the linear IoU loss and L1 as thin grey references
+  (``iou_modifiers.png``: GIoU with Inner-IoU's and Focaler-IoU's modifiers).
 
 Usage::
 
@@ -32,16 +33,23 @@ from typing import Callable, Dict, NamedTuple, Optional, Sequence, Tuple
 import torch
 from torch import Tensor
 
-from mmdet_losses.functional import (binary_cross_entropy, ciou_loss, diou_loss,
+from mmdet_losses.functional import (asl1_loss, balanced_l1_loss,
+                                     binary_cross_entropy, ciou_loss, diou_loss,
                                      eiou_loss, giou_loss, iou_loss, l1_loss, l2_loss,
-                                     nwd_loss, sigmoid_focal_loss, siou_loss,
-                                     smooth_l1_loss, softmax_cross_entropy, wiou_loss)
+                                     mpdiou_loss, nwd_loss, piou_loss, shape_iou_loss,
+                                     sigmoid_focal_loss, siou_loss, smooth_l1_loss,
+                                     softmax_cross_entropy, wiou_loss)
 
 FOCAL_GAMMAS = (0.0, 0.5, 1.0, 2.0, 5.0)
 TARGET_SIZE = 10.0
 NWD_CONSTANT = 12.8
-# The running mean of the IoU loss that WIoU v3's curve is drawn with.
+# The running mean of the IoU loss that WIoU v2's and v3's curves are drawn with.
 WIOU_V3_MEAN = 0.5
+# MPDIoU's image sizes: one close to the 10 px target's scale, COCO's input size.
+MPDIOU_SMALL_IMAGE = (64.0, 64.0)
+MPDIOU_COCO_IMAGE = (1333.0, 800.0)
+# Focaler-IoU's interval on the modifiers' page (wide enough to see on the paths).
+FOCALER_RANGE = (0.2, 0.8)
 # The per-loss figures: 1 x 2 panels, small enough for a page (~50 KB).
 PER_LOSS_DPI = 70
 PER_LOSS_SIZE = (9.6, 3.6)
@@ -107,9 +115,36 @@ LOSS_PAGES: Dict[str, LossPage] = {
     'wiou': LossPage('WIoU loss', {
         'WIoU v1': IOU_FAMILY['WIoU v1'],
         f'WIoU v3 (running mean {WIOU_V3_MEAN:g})': partial(
-            wiou_loss, iou_loss_mean=torch.tensor(WIOU_V3_MEAN, dtype=torch.float64))}),
+            wiou_loss, iou_loss_mean=torch.tensor(WIOU_V3_MEAN, dtype=torch.float64)),
+        f'WIoU v2 (running mean {WIOU_V3_MEAN:g})': partial(
+            wiou_loss, iou_loss_mean=torch.tensor(WIOU_V3_MEAN, dtype=torch.float64),
+            focus_gamma=0.5)}),
     'nwd': LossPage('NWD loss', {f'NWD (C = {NWD_CONSTANT})':
                                  OTHERS[f'NWD (C = {NWD_CONSTANT})']}),
+    'mpdiou': LossPage('MPDIoU loss', {
+        'MPDIoU, image 64 x 64': partial(mpdiou_loss, image_size=MPDIOU_SMALL_IMAGE),
+        'MPDIoU, image 1333 x 800': partial(mpdiou_loss,
+                                            image_size=MPDIOU_COCO_IMAGE)}),
+    'shape_iou': LossPage('Shape-IoU loss', {
+        'Shape-IoU (scale 0)': shape_iou_loss,
+        'Shape-IoU (scale 0, theta 2)': partial(shape_iou_loss, theta=2.0)}),
+    'piou': LossPage('Powerful-IoU loss', {
+        'PIoU v1': piou_loss,
+        'PIoU v2 (lambda = 1.3)': partial(piou_loss, version='v2')}),
+    'iou_modifiers': LossPage('Inner-GIoU and Focaler-GIoU', {
+        'GIoU': IOU_FAMILY['GIoU'],
+        'Inner-GIoU (ratio 0.7)': partial(giou_loss, inner_ratio=0.7),
+        'Inner-GIoU (ratio 1.3)': partial(giou_loss, inner_ratio=1.3),
+        f'Focaler-GIoU {FOCALER_RANGE}': partial(giou_loss,
+                                                 focaler_range=FOCALER_RANGE)}),
+    'balanced_l1': LossPage('Balanced L1 loss', {
+        'Balanced L1 (beta = 1)': partial(_coordinate_loss, balanced_l1_loss),
+        'Balanced L1 (beta = 0.11)': partial(_coordinate_loss,
+                                             partial(balanced_l1_loss, beta=0.11))}),
+    # GHM-R's weights depend on the batch; for one box alone they are 1 on these
+    # paths (two bins of two coordinates each, or one of four), leaving the ASL1
+    'ghmr': LossPage('GHM-R (one box per batch: ASL1, mu = 0.02)', {
+        'GHM-R = ASL1 (mu = 0.02)': partial(_coordinate_loss, asl1_loss)}),
 }
 
 
@@ -212,6 +247,11 @@ def _p_t_axes(ax, ylabel: str) -> None:
 def _save(fig, path: str, dpi: int) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=dpi)
+    # a palette of 256 colours holds a line plot's pixels: a third of the size
+    from PIL import Image
+    with Image.open(path) as image:
+        palette = image.convert('RGB').quantize(256)
+    palette.save(path, optimize=True)
     import matplotlib.pyplot as plt
     plt.close(fig)
 
@@ -288,7 +328,8 @@ def _plot_page_panel(ax, path: BoxPath, page: LossPage) -> None:
                     linewidth=1.2, label=f'{label} (reference)')
     for index, (label, values) in enumerate(curves.items()):
         ax.plot(path.x.numpy(), values.numpy(), '--' if index else '-',
-                color=('C3', 'C0')[index], linewidth=2.5 - 0.7 * index, label=label)
+                color=('C3', 'C0', 'C2', 'C1')[index],
+                linewidth=max(2.5 - 0.7 * index, 1.0), label=label)
     top = page.y_max or 1.15 * max(float(v.max()) for v in curves.values())
     ax.set_ylim(0, top)
     _finish_axes(ax, path, path.title, legend_size=8)
@@ -316,7 +357,8 @@ def figure_paths(out: str) -> Dict[str, str]:
 
 def main(argv: Sequence[str] = None) -> Dict[str, str]:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--out', default='docs/figures', help='output folder')
+    parser.add_argument('--out', default='work_dirs/loss_curves',
+                        help='output folder (the docs\' figures: --out docs/figures)')
     names = list(figure_paths(''))
     parser.add_argument('--only', nargs='+', metavar='NAME', choices=names,
                         help=f"write only these figures ({', '.join(names)}; "

@@ -37,6 +37,7 @@ from mmdet_losses.functional import (aligned_box_terms, ciou_loss, diou_loss,
                                      eiou_loss, get_compile, giou_loss, iou_loss,
                                      set_compile, siou_loss, wiou_loss)
 from mmdet_losses.functional.compile import maybe_compiled
+from mmdet_losses.functional.fused_iou import fused_kernel_for, iou_family_sum
 
 # name -> (label, loss(pred_xyxy, target_xyxy) -> (N,) loss)
 LOSSES: Dict[str, Tuple[str, Callable[[Tensor, Tensor], Tensor]]] = {
@@ -103,10 +104,30 @@ def xywh_to_xyxy(box: Tensor) -> Tensor:
     return torch.cat([centre - half, centre + half], dim=1)
 
 
+def _boxes_and_iou(box: Tensor, target_xyxy: Tensor) -> Tuple[Tensor, Tensor]:
+    pred_xyxy = xywh_to_xyxy(box)
+    return pred_xyxy, aligned_box_terms(pred_xyxy.detach(), target_xyxy).iou
+
+
 def make_objective(loss_fn: Callable[[Tensor, Tensor], Tensor]) -> Callable:
     """``(box (N, 4) xywh, target (N, 4) x1y1x2y2) -> (summed loss, IoU (N,))``,
     run through ``torch.compile`` as the package's compile mode says
-    (:mod:`mmdet_losses.functional.compile`)."""
+    (:mod:`mmdet_losses.functional.compile`). A loss with a fused kernel
+    (:mod:`mmdet_losses.functional.fused_iou`) is summed by it where it runs
+    compiled: the same values and gradients, without the element-wise autograd
+    graph."""
+    fn, kwargs = (loss_fn.func, loss_fn.keywords) if isinstance(loss_fn, partial) \
+        else (loss_fn, {})
+    kernel = fused_kernel_for(fn, kwargs)
+    if kernel is not None:
+        boxes_and_iou = maybe_compiled(_boxes_and_iou)
+
+        def fused_objective(box: Tensor, target_xyxy: Tensor
+                            ) -> Tuple[Tensor, Tensor]:
+            pred_xyxy, iou = boxes_and_iou(box, target_xyxy)
+            return iou_family_sum(kernel, pred_xyxy, target_xyxy, **kwargs), iou
+
+        return fused_objective
 
     def objective(box: Tensor, target_xyxy: Tensor) -> Tuple[Tensor, Tensor]:
         pred_xyxy = xywh_to_xyxy(box)

@@ -9,8 +9,11 @@ import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if os.path.isdir(os.path.join(ROOT, 'mmdet_losses')):  # a checkout: its package
+    sys.path.insert(0, ROOT)
 
+from mmdet_losses.utils.doctor import ConfigError  # noqa: E402
 from mmdet_losses.utils.runner import (add_common_arguments,  # noqa: E402
                                        build_runner, config_from_args)
 
@@ -40,4 +43,8 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except ConfigError as error:
+        sys.exit(f'{error}\n(tools/check_config.py prints every finding; '
+                 '--skip-config-check runs anyway)')

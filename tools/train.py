@@ -5,16 +5,22 @@
         [--launcher none|pytorch|slurm|mpi]
 
 Several GPUs or CPU processes: tools/dist_train.sh; a Slurm cluster:
-tools/slurm_train.sh. Differences from MMDetection's script: checkpoints resume on
-torch >= 2.6 (mmdet_losses.utils.checkpoint) and multi-process runs work without CUDA
-(gloo, DDP without device ids; mmdet_losses.utils.dist).
+tools/slurm_train.sh. Differences from MMDetection's script: the config is checked
+before any data is read (mmdet_losses.utils.doctor; softmax dense heads get their
+prior init), checkpoints resume on torch >= 2.6 (mmdet_losses.utils.checkpoint),
+multi-process runs work without CUDA (gloo, DDP without device ids;
+mmdet_losses.utils.dist) and --amp works on the CPU too (bfloat16 autocast;
+mmdet_losses.utils.amp).
 """
 import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if os.path.isdir(os.path.join(ROOT, 'mmdet_losses')):  # a checkout: its package
+    sys.path.insert(0, ROOT)
 
+from mmdet_losses.utils.doctor import ConfigError  # noqa: E402
 from mmdet_losses.utils.runner import (add_common_arguments,  # noqa: E402
                                        apply_train_options, build_runner,
                                        config_from_args)
@@ -25,13 +31,18 @@ def parse_args(argv=None):
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument('--amp', action='store_true',
-                        help='enable automatic mixed-precision training')
+                        help='mixed precision: float16 on CUDA, bfloat16 autocast '
+                        'on the CPU')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='enable automatically scaling LR')
     parser.add_argument(
         '--resume', nargs='?', type=str, const='auto',
         help='resume from this checkpoint, or without a path from the latest '
         'checkpoint in the work directory')
+    parser.add_argument(
+        '--no-nan-guard', action='store_true',
+        help='do not add mmdet_losses.NaNGuardHook (stop at the first non-finite '
+        'loss) when the config has none')
     add_common_arguments(parser)
     return parser.parse_args(argv)
 
@@ -45,4 +56,8 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except ConfigError as error:
+        sys.exit(f'{error}\n(tools/check_config.py prints every finding; '
+                 '--skip-config-check runs anyway)')

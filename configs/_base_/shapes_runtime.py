@@ -8,4 +8,7 @@ default_hooks = dict(
     checkpoint=dict(
         type='CheckpointHook', by_epoch=False, interval=500, max_keep_ckpts=2))
 log_processor = dict(type='LogProcessor', window_size=20, by_epoch=False)
+# Stop at the first non-finite loss term, before the optimizer step (max_skips=K
+# skips up to K such steps instead).
+custom_hooks = [dict(type='mmdet_losses.NaNGuardHook', max_skips=0)]
 env_cfg = dict(dist_cfg=dict(backend='gloo'))

@@ -8,6 +8,8 @@ _base_ = [
     '../_base_/losses/focal.py', '../_base_/losses/iou.py'
 ]
 custom_imports = dict(imports=['mmdet_losses'], allow_failed_imports=False)
+# Stop at the first non-finite loss term, before the optimizer step.
+custom_hooks = [dict(type='mmdet_losses.NaNGuardHook', max_skips=0)]
 model = dict(
     bbox_head=dict(
         loss_cls=dict(_base_.focal_loss, _delete_=True, loss_weight=1.0),

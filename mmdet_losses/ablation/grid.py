@@ -1,10 +1,12 @@
 """The ablation grid: named loss settings and one small config per run."""
 import copy
-import inspect
 import itertools
 import os.path as osp
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
+
+from .heads import (DetectorLayout, category_overrides, default_location_weight,
+                    inspect_detector, legacy_layout, location_overrides)
 
 CATEGORY_LOSSES: Dict[str, dict] = {
     'focal': dict(type='mmdet_losses.FocalLoss', use_sigmoid=True, gamma=2.0,
@@ -15,15 +17,26 @@ CATEGORY_LOSSES: Dict[str, dict] = {
                loss_weight=1.0),
     'softmax-focal': dict(type='mmdet_losses.FocalLoss', use_sigmoid=False,
                           gamma=2.0, alpha=0.25, loss_weight=1.0),
+    # IoU-quality targets: a RetinaHead or FCOSHead becomes its quality-aware
+    # version in the run's config (mmdet_losses.models.QUALITY_HEADS).
+    'qfl': dict(type='mmdet_losses.QualityFocalLoss', use_sigmoid=True, beta=2.0,
+                loss_weight=1.0),
+    'vfl': dict(type='mmdet_losses.VarifocalLoss', use_sigmoid=True, alpha=0.75,
+                gamma=2.0, iou_weighted=True, loss_weight=1.0),
+    # the GHM paper's RetinaNet setting (configs/_base_/losses/ghmc.py)
+    'ghmc': dict(type='mmdet_losses.GHMC', bins=30, momentum=0.75, use_sigmoid=True,
+                 loss_weight=1.0),
 }
 
 # Lp losses compare what the head regresses (deltas for anchor heads); the IoU family
-# compares decoded boxes. Weights: 1.0 for Lp; IoU family 2.0 on anchor heads (the
-# dense-head value, e.g. ATSS/GFL's GIoU), 1.0 on heads that decode themselves (FCOS).
+# compares decoded boxes. The head options and default weights of each follow from
+# the detector (heads.py: location_overrides, default_location_weight). The type and
+# hyper-parameters of every entry are those of configs/_base_/losses/<name>.py
+# (tests/test_ablation_detectors.py fails where the two disagree).
 LOCATION_LOSSES: Dict[str, dict] = {
     'l1': dict(type='mmdet_losses.L1Loss'),
     'l2': dict(type='mmdet_losses.L2Loss'),
-    'smooth-l1': dict(type='mmdet_losses.SmoothL1Loss', beta=1.0 / 9.0),
+    'smooth-l1': dict(type='mmdet_losses.SmoothL1Loss', beta=0.11),
     'iou': dict(type='mmdet_losses.IoULoss', mode='log'),
     'giou': dict(type='mmdet_losses.GIoULoss'),
     'diou': dict(type='mmdet_losses.DIoULoss'),
@@ -34,9 +47,21 @@ LOCATION_LOSSES: Dict[str, dict] = {
     'wiou': dict(type='mmdet_losses.WIoULoss', version='v3'),
     'wiou-v1': dict(type='mmdet_losses.WIoULoss', version='v1'),
     'alpha-giou': dict(type='mmdet_losses.GIoULoss', alpha=3.0),
-    'nwd': dict(type='mmdet_losses.NWDLoss'),
+    'nwd': dict(type='mmdet_losses.NWDLoss', constant=12.8),
+    'mpdiou': dict(type='mmdet_losses.MPDIoULoss', image_size=(1333, 800)),
+    'shape-iou': dict(type='mmdet_losses.ShapeIoULoss', scale=0.0, theta=4.0),
+    'piou': dict(type='mmdet_losses.PIoULoss', version='v1'),
+    'piou-v2': dict(type='mmdet_losses.PIoULoss', version='v2', focus_lambda=1.3),
+    'wiou-v2': dict(type='mmdet_losses.WIoULoss', version='v2', gamma=0.5),
+    'inner-giou': dict(type='mmdet_losses.GIoULoss', inner_ratio=0.7),
+    'focaler-giou': dict(type='mmdet_losses.GIoULoss', focaler_range=(0.0, 0.95)),
+    'balanced-l1': dict(type='mmdet_losses.BalancedL1Loss', alpha=0.5, gamma=1.5,
+                        beta=0.11),
+    # MMDetection's GHM RetinaNet weight: GHM-R averages over all coordinates
+    'ghmr': dict(type='mmdet_losses.GHMR', mu=0.02, bins=10, momentum=0.7,
+                 loss_weight=10.0),
 }
-_COORDINATE_LOSSES = ('L1Loss', 'L2Loss', 'SmoothL1Loss')
+_COORDINATE_LOSSES = ('L1Loss', 'L2Loss', 'SmoothL1Loss', 'BalancedL1Loss', 'GHMR')
 # A softmax head (use_sigmoid=False) starts at the background prior, as the softmax
 # configs under configs/ do (configs/_base_/losses/softmax-ce.py): the heads' default
 # init gives every one of the C + 1 logits the same bias, a uniform softmax.
@@ -67,7 +92,12 @@ def parse_loss_spec(spec: str, table: Dict[str, dict]) -> Tuple[str, dict]:
 
 @dataclass
 class Run:
-    """One point of the grid; ``seed`` None leaves MMEngine to draw (and log) one."""
+    """One point of the grid; ``seed`` None leaves MMEngine to draw (and log) one.
+
+    ``loss_cls``/``loss_bbox`` are the losses of the detector's class-scoring head
+    (the report's columns); ``overrides`` is the ``model`` part of the run's config
+    (every loss site, with the head options each needs), ``base`` its ``_base_``.
+    """
     name: str
     cls_name: str
     reg_name: str
@@ -75,6 +105,9 @@ class Run:
     loss_bbox: dict
     hyper: Dict[str, float] = field(default_factory=dict)
     seed: Optional[int] = None
+    overrides: dict = field(default_factory=dict)
+    base: str = ''
+    imports: Tuple[str, ...] = ('mmdet_losses',)
 
     @property
     def setting(self) -> str:
@@ -82,39 +115,98 @@ class Run:
         suffix = '' if self.seed is None else f'_s{self.seed}'
         return self.name[:len(self.name) - len(suffix)]
 
-    def config_text(self, base_config: str, decoded_key: bool) -> str:
-        """The run's config: the base config with both losses replaced."""
-        cls = dict(self.loss_cls, _delete_=True)
-        bbox = dict(self.loss_bbox, _delete_=True)
-        softmax = not self.loss_cls.get('use_sigmoid', False)
-        imports = ['mmdet_losses'] + (['mmdet_losses.utils.init'] if softmax else [])
-        lines = [f'_base_ = [{osp.abspath(base_config)!r}]',
-                 f'custom_imports = dict(imports={imports!r}, '
+    def config_text(self, base_config: Optional[str] = None,
+                    decoded_key: Optional[bool] = None) -> str:
+        """The run's config: the base config with the losses replaced.
+
+        ``base_config`` (a path or a ``scope::`` name) replaces the run's own base;
+        ``decoded_key`` is accepted for older callers and unused: the head options
+        are part of the run (:func:`make_grid`'s ``layout``).
+        """
+        base = self.base if base_config is None else (
+            base_config if '::' in base_config else osp.abspath(base_config))
+        if not base:
+            raise ValueError('the run has no base config: pass base_config')
+        lines = [f'_base_ = [{base!r}]',
+                 f'custom_imports = dict(imports={list(self.imports)!r}, '
                  'allow_failed_imports=False)',
-                 'model = dict(bbox_head=dict(']
-        if softmax:
-            lines.append(f'    init_cfg={SOFTMAX_HEAD_INIT!r},')
-        if decoded_key:
-            decoded = bbox['type'].split('.')[-1] not in _COORDINATE_LOSSES
-            lines.append(f'    reg_decoded_bbox={decoded},')
-        lines += [f'    loss_cls={cls!r},', f'    loss_bbox={bbox!r}))']
+                 f'model = {format_config(self.overrides)}']
         if self.seed is not None:
             lines.append(f'randomness = dict(seed={self.seed})')
         return '\n'.join(lines + [''])
 
 
+def format_config(value, indent: int = 0) -> str:
+    """``value`` as config source: dicts with identifier keys as ``dict(...)``, one
+    key per line."""
+    pad = ' ' * (indent + 4)
+    if isinstance(value, dict) and value and all(
+            isinstance(k, str) and k.isidentifier() for k in value):
+        items = [f'{pad}{k}={format_config(v, indent + 4)}' for k, v in value.items()]
+        return 'dict(\n' + ',\n'.join(items) + ')'
+    if isinstance(value, list) and any(isinstance(v, dict) for v in value):
+        items = [f'{pad}{format_config(v, indent + 4)}' for v in value]
+        return '[\n' + ',\n'.join(items) + ']'
+    return repr(value)
+
+
+def _set_path(tree: dict, path: Tuple, value: dict, layout: DetectorLayout) -> None:
+    """Put a head's overrides at ``path``; a member of a list of heads (Cascade
+    R-CNN) is written whole, since a config merges lists by replacing them."""
+    node = tree
+    for key in path[:-2]:
+        node = node.setdefault(key, {})
+    if isinstance(path[-1], int):
+        heads = node.setdefault(path[-2], [copy.deepcopy(s.config) for s in
+                                           layout.sites if s.path[:-1] == path[:-1]])
+        head = heads[path[-1]]
+        head.update({k: _without_delete(v) for k, v in value.items()})
+        return
+    node = node.setdefault(path[-2], {}) if len(path) > 1 else node
+    node[path[-1]] = value
+
+
+def _without_delete(value):
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if k != '_delete_'}
+    return value
+
+
+def wire_run(layout: DetectorLayout, loss_cls: dict, loss_bbox: dict,
+             reg_weight: Optional[float]) -> Tuple[dict, Tuple[str, ...], float]:
+    """The ``model`` overrides of one setting on ``layout``'s detector.
+
+    Returns:
+        ``(overrides, custom imports, the class-scoring head's location weight)``.
+    Raises:
+        IncompatibleSetting: the setting cannot train on this detector (why).
+    """
+    coordinate = loss_bbox['type'].split('.')[-1] in _COORDINATE_LOSSES
+    softmax = loss_cls.get('use_sigmoid', True) is False
+    overrides, imports, weights = {}, ['mmdet_losses'], {}
+    for site in layout.sites:
+        bbox = dict(loss_bbox, _delete_=True)
+        if reg_weight is not None:
+            bbox['loss_weight'] = float(reg_weight)
+        else:
+            bbox.setdefault('loss_weight', default_location_weight(site, coordinate))
+        weights[site.path] = bbox['loss_weight']
+        head = location_overrides(site, bbox, coordinate)
+        if site.category:
+            head.update(category_overrides(site, dict(loss_cls, _delete_=True),
+                                           SOFTMAX_HEAD_INIT))
+            if softmax and site.kind != 'roi':
+                imports.append('mmdet_losses.utils.init')
+            if str(head.get('type', '')).startswith('mmdet_losses.'):
+                imports.append('mmdet_losses.models')
+        _set_path(overrides, site.path, head, layout)
+    return overrides, tuple(dict.fromkeys(imports)), weights[layout.primary.path]
+
+
 def head_has_decoded_option(base_config: str) -> bool:
-    """Whether the base config's ``bbox_head`` takes ``reg_decoded_bbox`` (anchor
-    heads do; FCOS always decodes)."""
-    from mmdet.registry import MODELS
-    from mmdet.utils import register_all_modules
-    from mmengine.config import Config
-    register_all_modules(init_default_scope=False)
-    head_type = Config.fromfile(base_config).model.bbox_head.type
-    head = MODELS.get(head_type)
-    return any('reg_decoded_bbox' in inspect.signature(klass.__init__).parameters
-               for klass in getattr(head, '__mro__', ())
-               if '__init__' in vars(klass))
+    """Whether the base config's class-scoring head takes ``reg_decoded_bbox``
+    (anchor heads do; FCOS always decodes)."""
+    return 'reg_decoded_bbox' in inspect_detector(base_config).primary.params
 
 
 def _tag(value: float) -> str:
@@ -127,42 +219,50 @@ def make_grid(cls_specs: Sequence[str],
               alphas: Optional[Sequence[float]] = None,
               reg_weights: Optional[Sequence[float]] = None,
               decoded_head: bool = True,
-              seeds: Optional[Sequence[Optional[int]]] = None) -> List[Run]:
+              seeds: Optional[Sequence[Optional[int]]] = None,
+              layout: Optional[DetectorLayout] = None) -> List[Run]:
     """All combinations; ``gammas``/``alphas`` sweep focal losses only.
 
     ``seeds``: one run per seed of every setting, named ``<setting>_s<seed>``; a seed
     of None is a run with MMEngine's randomly drawn seed, named ``<setting>``.
+    ``layout``: the base detector (:func:`~mmdet_losses.ablation.heads.
+    inspect_detector`); without it a single dense ``bbox_head`` that takes
+    ``reg_decoded_bbox`` (``decoded_head``) or always decodes.
+
+    Raises:
+        IncompatibleSetting: a setting cannot train on the detector (before any run).
     """
     seeds = list(seeds) if seeds else [None]
     if len(set(seeds)) != len(seeds):
         raise ValueError(f'seeds must be distinct, got {seeds}')
+    layout = layout or legacy_layout(decoded_head)
     runs = []
     cls_settings = [parse_loss_spec(s, CATEGORY_LOSSES) for s in cls_specs]
     reg_settings = [parse_loss_spec(s, LOCATION_LOSSES) for s in reg_specs]
     for (cls_name, cls), (reg_name, reg) in itertools.product(cls_settings,
                                                               reg_settings):
-        is_focal = cls['type'].endswith('FocalLoss')
+        # FocalLoss's gamma and alpha only: QFL's beta and VFL's alpha differ.
+        is_focal = cls['type'].split('.')[-1] == 'FocalLoss'
         sweep_g = gammas if (is_focal and gammas) else [None]
         sweep_a = alphas if (is_focal and alphas) else [None]
         for gamma, alpha, weight in itertools.product(sweep_g, sweep_a,
                                                       reg_weights or [None]):
-            loss_cls, loss_bbox, hyper, name = dict(cls), dict(reg), {}, \
-                f'{cls_name}_{reg_name}'
+            loss_cls, hyper, name = dict(cls), {}, f'{cls_name}_{reg_name}'
             if gamma is not None:
                 loss_cls['gamma'] = hyper['gamma'] = float(gamma)
                 name += f'_g{_tag(gamma)}'
             if alpha is not None:
                 loss_cls['alpha'] = hyper['alpha'] = float(alpha)
                 name += f'_a{_tag(alpha)}'
-            if weight is None:
-                coordinate = reg['type'].split('.')[-1] in _COORDINATE_LOSSES
-                weight = loss_bbox.get(
-                    'loss_weight', 1.0 if coordinate or not decoded_head else 2.0)
-            else:
+            if weight is not None:
                 name += f'_w{_tag(weight)}'
-            loss_bbox['loss_weight'] = hyper['reg_weight'] = float(weight)
+            overrides, imports, primary_weight = wire_run(layout, loss_cls, reg,
+                                                          weight)
+            loss_bbox = dict(reg, loss_weight=primary_weight)
+            hyper['reg_weight'] = primary_weight
             for seed in seeds:
                 runs.append(Run(name if seed is None else f'{name}_s{seed}', cls_name,
                                 reg_name, dict(loss_cls), dict(loss_bbox),
-                                dict(hyper), seed))
+                                dict(hyper), seed, copy.deepcopy(overrides),
+                                layout.base, imports))
     return runs

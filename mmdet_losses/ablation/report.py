@@ -1,5 +1,11 @@
 """Results of an ablation grid: read each run's MMEngine log, write a CSV, a
-markdown table and one PNG (AP bar chart and every run's training-loss curve)."""
+markdown table and one PNG (AP per run, the paired differences with the baseline
+and every run's training-loss curve).
+
+With seeds, every setting is compared with the baseline seed by seed
+(:mod:`mmdet_losses.ablation.stats`): the mean difference in AP and AP75, its 95%
+interval and a verdict; settings inside the noise are not ranked.
+"""
 import csv
 import glob
 import json
@@ -9,6 +15,9 @@ import re
 import statistics
 from typing import Dict, List, Optional, Sequence
 
+from .compare import (COMPARISON_COLUMNS, compare_with_baseline,
+                      comparison_columns, comparison_markdown, group_by_setting,
+                      seeds_markdown)
 from .grid import Run
 from .runner import read_status
 
@@ -16,8 +25,11 @@ METRICS = (('AP', 'coco/bbox_mAP'), ('AP50', 'coco/bbox_mAP_50'),
            ('AP75', 'coco/bbox_mAP_75'), ('APs', 'coco/bbox_mAP_s'),
            ('APm', 'coco/bbox_mAP_m'), ('APl', 'coco/bbox_mAP_l'))
 COLUMNS = ('run', 'cls', 'reg', 'gamma', 'alpha', 'reg_weight', 'seed', 'state',
-           *(m for m, _ in METRICS), 'loss_cls', 'loss_bbox', 's_per_iter')
+           *(m for m, _ in METRICS), 'loss_cls', 'loss_bbox', 's_per_iter',
+           *COMPARISON_COLUMNS)
 MEAN_COLUMNS = ('setting', 'runs', *(m for m, _ in METRICS))
+# Iterations left out of s_per_iter: model building, first allocations, compilation.
+WARMUP_ITERS = 10
 
 
 def read_scalars(run_dir: str) -> List[Dict]:
@@ -39,6 +51,39 @@ def read_seed(run_dir: str) -> Optional[int]:
     return int(found.group(1)) if found else None
 
 
+def read_log_window(run_dir: str) -> Optional[int]:
+    """``log_processor.window_size`` of the config MMEngine dumped for the run (the
+    logged ``time`` is a mean over that many iterations)."""
+    paths = sorted(glob.glob(osp.join(run_dir, '*', 'vis_data', 'config.py')))
+    for path in paths[-1:] + [osp.join(run_dir, 'config.py')]:
+        if osp.isfile(path):
+            with open(path, encoding='utf-8') as f:
+                found = re.search(r'log_processor\s*=\s*dict\(([^)]*)\)', f.read())
+            size = found and re.search(r'window_size\s*=\s*(\d+)', found.group(1))
+            if size:
+                return int(size.group(1))
+    return None
+
+
+def steady_seconds_per_iter(train: Sequence[Dict],
+                            window: Optional[int] = None) -> Optional[float]:
+    """Mean logged ``time`` over the records whose smoothing window lies after the
+    first :data:`WARMUP_ITERS` iterations.
+
+    A record at iteration ``i`` averages iterations ``i - window + 1 .. i``;
+    without a known ``window`` the spacing of the records (the logging interval) is
+    taken. A run too short for any clean record gives its last record.
+    """
+    timed = [(r.get('iter', r.get('step')), r['time']) for r in train if 'time' in r]
+    timed = [(i, t) for i, t in timed if i is not None]
+    if not timed:
+        return None
+    if window is None:
+        window = timed[1][0] - timed[0][0] if len(timed) > 1 else timed[0][0]
+    steady = [t for i, t in timed if i - window + 1 > WARMUP_ITERS]
+    return statistics.fmean(steady) if steady else timed[-1][1]
+
+
 def _last(records: List[Dict], key: str) -> Optional[float]:
     values = [r[key] for r in records if key in r]
     return values[-1] if values else None
@@ -48,17 +93,15 @@ def summarize_run(run: Run, run_dir: str) -> Dict:
     """One table row, plus the training-loss curve under ``'curve'``."""
     records = read_scalars(run_dir)
     train = [r for r in records if 'loss' in r]
-    times = [r['time'] for r in train if 'time' in r]
-    steady = times[1:] if len(times) > 1 else times
     row = {'run': run.name, 'setting': run.setting, 'cls': run.cls_name,
-           'reg': run.reg_name,
+           'reg': run.reg_name, 'seeded': run.seed is not None,
            'seed': run.seed if run.seed is not None else read_seed(run_dir),
            'gamma': run.hyper.get('gamma', run.loss_cls.get('gamma')),
            'alpha': run.hyper.get('alpha', run.loss_cls.get('alpha')),
            'reg_weight': run.hyper.get('reg_weight'),
            'state': read_status(run_dir).get('state', 'not run'),
            'loss_cls': _last(train, 'loss_cls'), 'loss_bbox': _last(train, 'loss_bbox'),
-           's_per_iter': sum(steady) / len(steady) if steady else None,
+           's_per_iter': steady_seconds_per_iter(train, read_log_window(run_dir)),
            'curve': [(r.get('iter', r.get('step')), r['loss']) for r in train]}
     validated = any('loss' not in r and 'lr' not in r for r in records)
     for name, key in METRICS:
@@ -87,11 +130,8 @@ def _fmt(value) -> str:
 def mean_over_seeds(rows: Sequence[Dict]) -> List[Dict]:
     """One row per setting: each metric as ``'mean +- std'`` over its finished runs
     (the sample standard deviation; the value alone for a single run)."""
-    settings: Dict[str, List[Dict]] = {}
-    for row in rows:
-        settings.setdefault(row.get('setting', row['run']), []).append(row)
     table = []
-    for setting, members in settings.items():
+    for setting, members in group_by_setting(rows).items():
         done = [r for r in members if r['state'] == 'done']
         mean_row = {'setting': setting, 'runs': f'{len(done)}/{len(members)}'}
         for name, _ in METRICS:
@@ -111,61 +151,28 @@ def markdown_table(rows: Sequence[Dict], columns: Sequence[str] = COLUMNS) -> st
     lines = ['| ' + ' | '.join(columns) + ' |',
              '|' + '---|' * len(columns)]
     for row in rows:
-        lines.append('| ' + ' | '.join(_fmt(row[c]) for c in columns) + ' |')
+        lines.append('| ' + ' | '.join(_fmt(row.get(c)) for c in columns) + ' |')
     return '\n'.join(lines) + '\n'
 
 
-def plot(rows: Sequence[Dict], path: str, title: str = 'ablation') -> None:
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    fig, (bars, curves) = plt.subplots(1, 2, figsize=(13, 4.8))
-    names = [r['run'] for r in rows]
-    bars.barh(names, [r['AP'] or 0.0 for r in rows], color='tab:blue', label='AP')
-    bars.barh(names, [r['AP50'] or 0.0 for r in rows], color='tab:blue', alpha=0.3,
-              label='AP50')
-    for i, row in enumerate(rows):
-        if row['state'] != 'done':
-            bars.text(0.01, i, row['state'], va='center', color='tab:red')
-    bars.invert_yaxis()
-    bars.set_xlim(0, 1.25)
-    bars.set_xlabel('COCO box AP (val)')
-    bars.legend(loc='lower right')
-    # one colour per setting, one line style per seed of it
-    settings = list(dict.fromkeys(r.get('setting', r['run']) for r in rows))
-    colours = plt.get_cmap('tab10' if len(settings) <= 10 else 'tab20')
-    seen: Dict[str, int] = {}
-    for row in rows:
-        setting = row.get('setting', row['run'])
-        index = seen[setting] = seen.get(setting, -1) + 1
-        if row['curve']:
-            steps, losses = zip(*row['curve'])
-            curves.plot(steps, losses, label=row['run'], linewidth=1.2,
-                        color=colours(settings.index(setting) % colours.N),
-                        linestyle=('-', '--', ':', '-.')[index % 4])
-    curves.set_xlabel('iteration')
-    curves.set_ylabel('training loss')
-    curves.set_yscale('log')
-    if any(r['curve'] for r in rows):
-        curves.legend(fontsize=7)
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def write_report(rows: Sequence[Dict], work_dir: str,
-                 title: str = 'ablation') -> Dict[str, str]:
+def write_report(rows: Sequence[Dict], work_dir: str, title: str = 'ablation',
+                 baseline: Optional[str] = None) -> Dict[str, str]:
     """Write ``summary.csv``, ``summary.md`` and ``summary.png`` in ``work_dir``."""
+    from .plots import plot
     paths = {ext: osp.join(work_dir, f'summary.{ext}') for ext in ('csv', 'md', 'png')}
+    comparisons = compare_with_baseline(rows, baseline)
     with open(paths['csv'], 'w', newline='', encoding='utf-8') as f:
         writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction='ignore')
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(comparison_columns(rows, comparisons))
+    run_columns = [c for c in COLUMNS if c not in COMPARISON_COLUMNS]
     with open(paths['md'], 'w', encoding='utf-8') as f:
-        f.write(f'# {title}\n\n' + markdown_table(rows))
-        if len({r.get('setting', r['run']) for r in rows}) < len(rows):
+        f.write(f'# {title}\n\n' + markdown_table(rows, run_columns))
+        if len(group_by_setting(rows)) < len(rows):
             f.write('\n## Mean over seeds\n\n'
                     + markdown_table(mean_over_seeds(rows), MEAN_COLUMNS))
-    plot(rows, paths['png'], title)
+        if comparisons:
+            f.write('\n' + comparison_markdown(comparisons))
+            f.write('\n' + seeds_markdown(comparisons))
+    plot(rows, paths['png'], title, comparisons)
     return paths

@@ -2,11 +2,14 @@
 
 Each run has its own work dir ``<work_dir>/<run name>/`` holding its config
 (``config.py``), its log (``train.log``) and ``status.json``
-(``{"state": "done" | "failed" | "interrupted", "returncode": ..., "seconds": ...}``).
-A run whose status is ``done`` is skipped on re-launch; a failed run is recorded and
-the others go on; Ctrl-C (SIGINT) or SIGTERM (``kill``, a scheduler's cancel) stops
-the current run (marked ``interrupted``, redone next time) and keeps everything
-already finished.
+(``{"state": "done" | "failed" | "interrupted", "returncode": ..., "seconds": ...,
+"key": ...}``, the key identifying what was trained: :func:`run_key`).
+A run whose status is ``done`` under its current key is skipped on re-launch (one
+whose config, options or data root changed is trained again); a failed run is
+recorded and the others go on; Ctrl-C (SIGINT) or SIGTERM (``kill``, a scheduler's
+cancel) stops the current run (marked ``interrupted``, redone next time) and keeps
+everything already finished. With the ``slurm`` launcher every run not done is an ``sbatch`` job
+that records its own outcome (:mod:`mmdet_losses.ablation.slurm`).
 """
 import contextlib
 import json
@@ -19,10 +22,12 @@ import sys
 import time
 from typing import Callable, Dict, List, Optional, Sequence
 
+from ..utils.mim import tools_dir
 from .grid import Run
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TOOLS = osp.join(REPO, 'tools')
+# The checkout's tools/, or the installed package's .mim/tools (utils.mim).
+TOOLS = tools_dir()
+REPO = osp.dirname(TOOLS)
 
 
 def read_status(run_dir: str) -> Dict:
@@ -38,11 +43,32 @@ def _write_status(run_dir: str, **status) -> None:
         json.dump(status, f)
 
 
+def run_key(config: str, cfg_options: Sequence[str] = (),
+            data_root: Optional[str] = None) -> str:
+    """What identifies a run: a hash of its config file's text, the full config it
+    resolves to (so that an edit of a base config counts), the ``--cfg-options``
+    and the data root. A run marked done under another key is trained again."""
+    import hashlib
+    with open(config, encoding='utf-8') as f:
+        text = f.read()
+    try:
+        from mmengine.config import Config
+        resolved = json.dumps(Config.fromfile(config).to_dict(), sort_keys=True,
+                              default=repr)
+    except Exception as error:  # a config that does not load fails when it trains
+        resolved = f'unresolved: {type(error).__name__}'
+    identity = json.dumps([text, resolved, list(cfg_options), data_root])
+    return hashlib.sha256(identity.encode('utf-8')).hexdigest()[:16]
+
+
 def train_command(config: str, run_dir: str, launcher: str = 'none', gpus: int = 1,
                   cfg_options: Sequence[str] = (),
-                  slurm_partition: Optional[str] = None) -> List[str]:
+                  slurm_partition: Optional[str] = None,
+                  data_root: Optional[str] = None) -> List[str]:
     """The command that trains one run, in MMDetection's conventions."""
     options = ['--cfg-options', *cfg_options] if cfg_options else []
+    if data_root is not None:
+        options = ['--data-root', data_root, *options]
     if launcher == 'none':
         return [sys.executable, osp.join(TOOLS, 'train.py'), config, '--work-dir',
                 run_dir, *options]
@@ -84,16 +110,37 @@ def run_grid(runs: Sequence[Run],
              dry_run: bool = False,
              slurm_partition: Optional[str] = None,
              progress: bool = True,
-             echo: Callable[[str], None] = print) -> Dict[str, str]:
+             echo: Callable[[str], None] = print,
+             slurm_options=None,
+             wait: bool = True,
+             data_root: Optional[str] = None,
+             cwd: Optional[str] = None) -> Dict[str, str]:
     """Write each run's config and train the runs not yet done.
+
+    A run is done when its ``status.json`` says so under the run's current
+    :func:`run_key`; a run done under another key (its config, the options or the
+    data root changed) is trained again. Runs start in ``cwd`` (default: the current
+    directory), so relative paths in the configs mean what they mean to the user;
+    ``data_root`` (``tools/train.py --data-root``) moves every dataset there.
+    ``decoded_key`` is unused: the head options are part of each run.
+
+    ``slurm_options`` (:class:`~mmdet_losses.ablation.slurm.SlurmOptions`): with the
+    ``slurm`` launcher, what each run's job asks for; ``wait``: wait for the jobs
+    (else return once they are submitted).
 
     Returns:
         ``{run name: state}`` with states ``done``, ``failed``, ``interrupted``,
-        ``skipped`` (done before) or ``planned`` (``dry_run``).
+        ``skipped`` (done before) or ``planned`` (``dry_run``); without ``wait``,
+        also ``submitted`` or ``queued`` (a job of an earlier launch still alive).
     """
     states = {}
+    cwd = osp.abspath(cwd or os.getcwd())
+    work_dir = osp.join(cwd, work_dir)
+    data_root = None if data_root is None else osp.join(cwd, data_root)
+    on_slurm = launcher == 'slurm' and not dry_run
+    slurm_runs = []
     iterator = runs
-    if progress and not dry_run:
+    if progress and not dry_run and not on_slurm:
         from tqdm import tqdm
         iterator = tqdm(runs, desc='ablation grid', unit='run')
     for run in iterator:
@@ -101,26 +148,34 @@ def run_grid(runs: Sequence[Run],
         os.makedirs(run_dir, exist_ok=True)
         config = osp.join(run_dir, 'config.py')
         with open(config, 'w', encoding='utf-8') as f:
-            f.write(run.config_text(base_config, decoded_key))
+            f.write(run.config_text(base_config))
         command = train_command(config, run_dir, launcher, gpus, cfg_options,
-                                slurm_partition)
+                                slurm_partition, data_root)
         if dry_run:
             echo(' '.join(command))
             states[run.name] = 'planned'
             continue
-        if read_status(run_dir).get('state') == 'done':
-            states[run.name] = 'skipped'
+        key = run_key(config, cfg_options, data_root)
+        status = read_status(run_dir)
+        if status.get('state') == 'done':
+            if status.get('key') == key:
+                states[run.name] = 'skipped'
+                continue
+            echo(f'{run.name}: done before with another config or options; '
+                 'training it again')
+        if on_slurm:
+            slurm_runs.append((run.name, run_dir, command, {'key': key}))
             continue
         start = time.time()
         with open(osp.join(run_dir, 'train.log'), 'w', encoding='utf-8') as log, \
                 _sigterm_interrupts():
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                       cwd=REPO)
+                                       cwd=cwd)
             try:
                 returncode = process.wait()
             except KeyboardInterrupt:
                 _write_status(run_dir, state='interrupted', returncode=None,
-                              seconds=round(time.time() - start, 1))
+                              seconds=round(time.time() - start, 1), key=key)
                 states[run.name] = 'interrupted'
                 process.terminate()
                 process.wait()
@@ -128,9 +183,12 @@ def run_grid(runs: Sequence[Run],
                 raise
         state = 'done' if returncode == 0 else 'failed'
         _write_status(run_dir, state=state, returncode=returncode,
-                      seconds=round(time.time() - start, 1))
+                      seconds=round(time.time() - start, 1), key=key)
         states[run.name] = state
         if state == 'failed':
             echo(f'{run.name} failed (exit {returncode}); see '
                  f'{osp.join(run_dir, "train.log")}')
+    if slurm_runs:
+        from .slurm import launch
+        states.update(launch(slurm_runs, slurm_options, wait, echo, cwd=cwd))
     return states

@@ -16,6 +16,13 @@ Usage::
 
     python tools/make_shapes.py                      # data/shapes, 2000 + 300 images
     python -m mmdet_losses.data.shapes --out /tmp/shapes --num-train 64 --num-val 16
+    python tools/make_shapes.py --preset single      # data/shapes_single
+
+Presets (:data:`PRESETS`) are the variants the configs under ``configs/shapes/``
+train on: ``single`` (one object per image: 2.5 times the anchors per object, the
+imbalance dial of the ``-imb`` configs) and ``thin`` (objects squeezed up to 6:1,
+down to 4 px thick, no clutter, for the location-loss comparison: ``-thin``
+configs).
 
 Layout (what :class:`mmdet.datasets.CocoDataset` reads)::
 
@@ -35,16 +42,41 @@ from .shapes_render import (SHAPES_CLASSES, SHAPES_PALETTE, SPLITS, ShapesSpec,
                             image_rng, render_image)
 
 __all__ = [
-    'SHAPES_CLASSES', 'SHAPES_PALETTE', 'SPLITS', 'ShapesSpec', 'image_rng',
-    'render_image', 'write_split', 'is_written', 'make_shapes', 'main'
+    'SHAPES_CLASSES', 'SHAPES_PALETTE', 'SPLITS', 'ShapesSpec', 'PRESETS',
+    'image_rng', 'render_image', 'write_split', 'is_written', 'make_shapes',
+    'preset_dir', 'main'
 ]
 # Bumped whenever the drawing changes, so that stale data is rewritten.
 FORMAT_VERSION = 2
+# Named variants at 128 px; ``default`` is the dataset of data/shapes.
+PRESETS: Dict[str, ShapesSpec] = {
+    'default': ShapesSpec(),
+    'single': ShapesSpec(min_objects=1, max_objects=1),
+    # No clutter: its thin ellipses and lines would pass for squeezed objects.
+    'thin': ShapesSpec(min_size=10, max_size=56, max_aspect=6.0, min_thickness=4,
+                       outline_prob=0.1, max_distractors=0),
+}
+
+
+def preset_dir(preset: str) -> str:
+    """Where a preset is written by default: ``data/shapes`` or
+    ``data/shapes_<preset>``."""
+    return 'data/shapes' if preset == 'default' else f'data/shapes_{preset}'
+
+
+# Spec fields added after the first data of FORMAT_VERSION 2 was written: left out
+# of the annotation file's info at these values (where they change nothing), so that
+# the default dataset keeps its exact bytes.
+_LATER_FIELDS = {'max_aspect': 1.0, 'min_thickness': 4}
 
 
 def _info(spec: ShapesSpec, seed: int, count: int) -> Dict:
+    fields = asdict(spec)
+    for name, value in _LATER_FIELDS.items():
+        if fields[name] == value:
+            del fields[name]
     return dict(description='mmdet_losses shapes', version=FORMAT_VERSION,
-                seed=seed, count=count, spec=asdict(spec))
+                seed=seed, count=count, spec=fields)
 
 
 def write_split(out_dir: str, split: str, count: int, seed: int = 0,
@@ -100,13 +132,17 @@ def is_written(out_dir: str, split: str, count: int, seed: int = 0,
 
 def make_shapes(out_dir: str = 'data/shapes', num_train: int = 2000,
                 num_val: int = 300, seed: int = 0, image_size: int = 128,
-                overwrite: bool = False, verbose: bool = False) -> Dict[str, str]:
+                overwrite: bool = False, verbose: bool = False,
+                spec: Optional[ShapesSpec] = None) -> Dict[str, str]:
     """Write the train and val splits unless they already exist with these settings.
+
+    ``spec`` (e.g. a :data:`PRESETS` entry) replaces the default spec scaled to
+    ``image_size``.
 
     Returns:
         ``{'train': ann_file, 'val': ann_file}``.
     """
-    spec = ShapesSpec.for_size(image_size)
+    spec = ShapesSpec.for_size(image_size) if spec is None else spec
     ann_files = {}
     for split, count in (('train', num_train), ('val', num_val)):
         if count < 1:
@@ -126,7 +162,10 @@ def make_shapes(out_dir: str = 'data/shapes', num_train: int = 2000,
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Write the seeded COCO-format shapes detection dataset.')
-    parser.add_argument('--out', default='data/shapes', help='output directory')
+    parser.add_argument('--out', help='output directory (default: data/shapes, '
+                        'data/shapes_<preset> for a preset)')
+    parser.add_argument('--preset', choices=sorted(PRESETS), default='default',
+                        help='a named variant of the data (128 px)')
     parser.add_argument('--num-train', type=int, default=2000)
     parser.add_argument('--num-val', type=int, default=300)
     parser.add_argument('--seed', type=int, default=0)
@@ -138,8 +177,14 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
-    make_shapes(args.out, args.num_train, args.num_val, args.seed, args.size,
-                overwrite=args.overwrite, verbose=True)
+    spec = None
+    if args.preset != 'default':
+        if args.size != 128:
+            raise SystemExit('--size applies to the default preset only')
+        spec = PRESETS[args.preset]
+    make_shapes(args.out or preset_dir(args.preset), args.num_train, args.num_val,
+                args.seed, args.size, overwrite=args.overwrite, verbose=True,
+                spec=spec)
 
 
 if __name__ == '__main__':

@@ -28,6 +28,12 @@ class ShapesSpec:
             ``[0, max_distractors]``).
         outline_prob: probability that an object is drawn as an outline only.
         min_gap: minimum gap between two object boxes, in pixels.
+        max_aspect: objects are squeezed along x or y (chosen at random) by a
+            factor uniform in ``[1, max_aspect]``: rectangles, ellipses and thin
+            triangles with boxes up to ``max_aspect`` times longer than wide. The
+            short side stays at least ``min_thickness`` pixels. 1 (the default):
+            no squeezing, and no random draw for it.
+        min_thickness: the thinnest a squeezed object gets, in pixels.
     """
 
     image_size: int = 128
@@ -38,6 +44,8 @@ class ShapesSpec:
     max_distractors: int = 5
     outline_prob: float = 0.2
     min_gap: int = 2
+    max_aspect: float = 1.0
+    min_thickness: int = 4
 
     @classmethod
     def for_size(cls, image_size: int) -> 'ShapesSpec':
@@ -56,6 +64,11 @@ class ShapesSpec:
         if not 4 <= self.min_size <= self.max_size < self.image_size:
             raise ValueError('need 4 <= min_size <= max_size < image_size, got '
                              f'{self.min_size}, {self.max_size}, {self.image_size}')
+        if not self.max_aspect >= 1.0:
+            raise ValueError(f'max_aspect must be >= 1, got {self.max_aspect}')
+        if not 1 <= self.min_thickness <= self.min_size:
+            raise ValueError('need 1 <= min_thickness <= min_size, got '
+                             f'{self.min_thickness} and {self.min_size}')
 
 
 
@@ -151,15 +164,30 @@ def _polygon(rng: np.random.Generator, label: int, cx: float, cy: float,
     return np.stack([cx + radius * np.cos(corners), cy + radius * np.sin(corners)], 1)
 
 
+def _squeeze(rng: np.random.Generator, spec: 'ShapesSpec',
+             extent: float) -> Tuple[float, float]:
+    """``(sx, sy)``: the factors the object's x and y extents are multiplied by."""
+    if spec.max_aspect <= 1.0:
+        return 1.0, 1.0
+    most = max(1.0, min(spec.max_aspect, extent / spec.min_thickness))
+    factor = 1.0 / rng.uniform(1.0, most)
+    return (factor, 1.0) if rng.integers(0, 2) else (1.0, factor)
+
+
 def _object_mask(label: int, cx: float, cy: float, extent: float,
                  polygon: Optional[np.ndarray], size: int,
-                 thickness: int) -> np.ndarray:
+                 thickness: int, squeeze: Tuple[float, float] = (1.0, 1.0)
+                 ) -> np.ndarray:
     """The pixels the object covers (``thickness=-1``: filled), ``uint8 (S, S)``."""
     mask = np.zeros((size, size), np.uint8)
     # Sub-pixel positions through cv2's fixed-point ``shift``.
     shift = 4
     scale = 1 << shift
-    if polygon is None:
+    if polygon is None and squeeze != (1.0, 1.0):
+        axes = tuple(int(round(extent / 2 * f * scale)) for f in squeeze)
+        cv2.ellipse(mask, (int(round(cx * scale)), int(round(cy * scale))), axes,
+                    0.0, 0.0, 360.0, 1, thickness, cv2.LINE_8, shift)
+    elif polygon is None:
         cv2.circle(mask, (int(round(cx * scale)), int(round(cy * scale))),
                    int(round(extent / 2 * scale)), 1, thickness, cv2.LINE_8, shift)
     else:
@@ -216,7 +244,10 @@ def render_image(rng: np.random.Generator,
         polygon = _polygon(rng, label, cx, cy, extent)
         outlined = rng.random() < spec.outline_prob
         thickness = int(rng.integers(2, 4)) if outlined else -1
-        mask = _object_mask(label, cx, cy, extent, polygon, size, thickness)
+        squeeze = _squeeze(rng, spec, extent)
+        if polygon is not None and squeeze != (1.0, 1.0):
+            polygon = np.array([cx, cy]) + (polygon - [cx, cy]) * squeeze
+        mask = _object_mask(label, cx, cy, extent, polygon, size, thickness, squeeze)
         box = _box_of(mask)
         if box is None or not _boxes_apart(box, boxes, spec.min_gap):
             continue
@@ -231,8 +262,8 @@ def render_image(rng: np.random.Generator,
         boxes.append(box)
         if polygon is None:
             angles = np.linspace(0, 2 * np.pi, 16, endpoint=False)
-            polygon = np.stack([cx + extent / 2 * np.cos(angles),
-                                cy + extent / 2 * np.sin(angles)], 1)
+            polygon = np.stack([cx + extent / 2 * squeeze[0] * np.cos(angles),
+                                cy + extent / 2 * squeeze[1] * np.sin(angles)], 1)
         x1, y1, x2, y2 = box
         # cv2 puts pixel centres at integers, COCO at integers + 0.5.
         coco_polygon = (polygon + 0.5).reshape(-1)

@@ -1,9 +1,11 @@
 """The one geometry core of the IoU-family losses.
 
 :func:`aligned_box_terms` computes, once, every quantity that IoU, GIoU, DIoU, CIoU,
-EIoU, SIoU, WIoU and NWD are built from, for aligned pairs of boxes in
-``(x1, y1, x2, y2)`` format. Numerics, for every pair of boxes including zero-area,
-inverted (``x2 < x1``), coincident, disjoint, nested and huge ones:
+EIoU, SIoU, WIoU, NWD, MPDIoU, Shape-IoU and PIoU are built from, for aligned pairs of
+boxes in ``(x1, y1, x2, y2)`` format; :func:`modified_iou` is the one place where
+Inner-IoU's auxiliary boxes and Focaler-IoU's linear interval mapping change the IoU.
+Numerics, for every pair of boxes including zero-area, inverted (``x2 < x1``),
+coincident, disjoint, nested and huge ones:
 
 * widths, heights and the overlap are clamped at 0 with ``clamp(min=0)`` (an inverted
   box has zero area, and no mask assignment breaks the graph); the enclosing box
@@ -12,12 +14,14 @@ inverted (``x2 < x1``), coincident, disjoint, nested and huge ones:
 * half-precision inputs are upcast to float32 once, here (image-scale coordinates
   overflow float16 when squared or multiplied); losses cast their result back.
 """
-from typing import NamedTuple
+from numbers import Real
+from typing import NamedTuple, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
 
-from .validation import check_same_shape
+from .dtypes import compute_dtype
+from .validation import check_number, check_same_shape
 
 
 class BoxTerms(NamedTuple):
@@ -58,7 +62,7 @@ def upcast_boxes(pred: Tensor, target: Tensor):
     if pred.shape[-1:] != (4, ):
         raise ValueError('boxes must have shape (*, 4) in (x1, y1, x2, y2) format, '
                          f'got {tuple(pred.shape)}')
-    dtype = torch.float64 if pred.dtype == torch.float64 else torch.float32
+    dtype = compute_dtype(pred)
     return pred.to(dtype), target.to(dtype)
 
 
@@ -103,3 +107,84 @@ def aligned_box_terms(pred: Tensor, target: Tensor, eps: float = 1e-6) -> BoxTer
                     target_cy, inter, union, iou, enclose_w, enclose_h,
                     enclose_w * enclose_h, center_dist_sq,
                     enclose_w**2 + enclose_h**2)
+
+
+# ------------------------------------------------------- Inner-IoU and Focaler-IoU
+def check_iou_modifiers(inner_ratio: Optional[float],
+                        focaler_range: Optional[Sequence[float]]
+                        ) -> Tuple[Optional[float], Optional[Tuple[float, float]]]:
+    """Validate the two IoU modifiers of :func:`modified_iou`.
+
+    Returns:
+        ``inner_ratio`` as a float (``> 0``) or ``None``; ``focaler_range`` as a pair
+        of floats ``(d, u)`` with ``0 <= d < u <= 1``, or ``None``.
+    """
+    if inner_ratio is not None:
+        inner_ratio = check_number('inner_ratio', inner_ratio, low=0.0, low_open=True)
+    if focaler_range is not None:
+        pair = not isinstance(focaler_range, (str, bytes)) \
+            and isinstance(focaler_range, Sequence) and len(focaler_range) == 2 \
+            and all(isinstance(v, Real) and not isinstance(v, bool)
+                    for v in focaler_range)
+        if not pair or not 0 <= focaler_range[0] < focaler_range[1] <= 1:
+            shown = tuple(focaler_range) if pair else focaler_range
+            raise ValueError('focaler_range must be a pair (d, u) of numbers with '
+                             f'0 <= d < u <= 1, got {shown!r}')
+        focaler_range = (float(focaler_range[0]), float(focaler_range[1]))
+    return inner_ratio, focaler_range
+
+
+def scale_boxes(boxes: Tensor, ratio: float) -> Tensor:
+    """Boxes scaled by ``ratio`` about their centres (Inner-IoU's auxiliary boxes).
+
+    Args:
+        boxes: ``(*, 4)`` x1y1x2y2; an inverted side counts as size 0.
+        ratio: ``> 0``.
+
+    Returns:
+        ``(*, 4)`` boxes of the same centres and ``ratio`` times the sizes.
+    """
+    x1, y1, x2, y2 = boxes.unbind(-1)
+    half_w = (x2 - x1).clamp(min=0) * (ratio / 2)
+    half_h = (y2 - y1).clamp(min=0) * (ratio / 2)
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    return torch.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], dim=-1)
+
+
+def modified_iou(pred: Tensor, target: Tensor, eps: float = 1e-6,
+                 inner_ratio: Optional[float] = None,
+                 focaler_range: Optional[Tuple[float, float]] = None
+                 ) -> Tuple[Tensor, Tensor]:
+    """The IoU and its Inner-IoU / Focaler-IoU modification.
+
+    .. math::
+        IoU^{inner} = IoU(B_r, B^{gt}_r), \\quad
+        IoU^{focaler} = \\min\\Big(1, \\max\\Big(0, \\frac{IoU - d}{u - d}\\Big)\\Big)
+
+    ``B_r``: ``B`` scaled by ``r = inner_ratio`` about its centre (Zhang et al.,
+    Inner-IoU, arXiv 2311.02877; ``r < 1`` for high-IoU samples, ``r > 1`` for
+    low-IoU ones). ``(d, u) = focaler_range`` (Zhang & Zhang, Focaler-IoU, arXiv
+    2401.10525; raising ``d`` drops the IoU gradient of poor matches and shifts the
+    focus to easier samples, lowering ``u`` drops that of near-perfect ones and
+    shifts it to harder samples). Together, the inner IoU is mapped by the Focaler interval:
+    ``IoU_mod = focaler(IoU_inner)``. The mapping is piecewise linear: its gradient
+    is 0 outside ``[d, u]``.
+
+    Args:
+        pred, target: ``(*, 4)`` boxes, float32/float64 (see :func:`upcast_boxes`).
+        eps: added to the union.
+        inner_ratio: ``None`` (no auxiliary boxes) or ``> 0``.
+        focaler_range: ``None`` (identity) or ``(d, u)``, ``0 <= d < u <= 1``.
+
+    Returns:
+        ``(iou, iou_mod)``, each ``(*)``.
+    """
+    iou = aligned_box_terms(pred, target, eps).iou
+    modified = iou
+    if inner_ratio is not None:
+        modified = aligned_box_terms(scale_boxes(pred, inner_ratio),
+                                     scale_boxes(target, inner_ratio), eps).iou
+    if focaler_range is not None:
+        low, high = focaler_range
+        modified = ((modified - low) / (high - low)).clamp(0, 1)
+    return iou, modified

@@ -1,10 +1,11 @@
 """Category losses, element-wise, in log space: binary and softmax cross-entropy,
 sigmoid and softmax Focal Loss (Lin et al., arXiv 1708.02002).
 
-Conventions (MMDetection's): a sigmoid loss scores ``C`` foreground classes with
-``C`` logits, and the integer label ``C`` means background (an all-zero target row);
-a softmax loss scores ``C + 1`` logits, the last one background. Half-precision
-inputs are computed in float32 and the result is cast back to the input dtype.
+Conventions (MMDetection's, applied by :mod:`.category`): a sigmoid loss scores ``C``
+foreground classes with ``C`` logits, and the integer label ``C`` means background (an
+all-zero target row); a softmax loss scores ``C + 1`` logits, the last one background.
+Half-precision inputs are computed in float32 and the result is cast back to the input
+dtype.
 """
 from typing import Optional, Sequence, Union
 
@@ -12,14 +13,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .category import DEFAULT_IGNORE_INDEX, check_labels
+from .fused_binary import upcast as _upcast
 from .validation import check_number
-
-# Softmax cross-entropy's default ignored label, as in F.cross_entropy and mmdet.
-DEFAULT_IGNORE_INDEX = -100
-
-
-def _upcast(x: Tensor) -> Tensor:
-    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
 
 
 def one_hot(labels: Tensor, num_classes: Optional[int] = None) -> Tensor:
@@ -43,31 +39,6 @@ def one_hot(labels: Tensor, num_classes: Optional[int] = None) -> Tensor:
     return F.one_hot(labels.long(), num_classes)
 
 
-def check_labels(labels: Tensor,
-                 max_label: int,
-                 ignore_index: Optional[int] = None,
-                 name: str = 'labels') -> None:
-    """Raise ``ValueError`` if a label (other than ``ignore_index``) is outside
-    ``[0, max_label]``. One device synchronisation."""
-    if labels.numel() == 0:
-        return
-    if ignore_index is not None:
-        labels = labels.masked_fill(labels == ignore_index, 0)
-    low, high = (int(v) for v in torch.aminmax(labels))
-    if low < 0 or high > max_label:
-        bad = low if low < 0 else high
-        ignored = '' if ignore_index is None else \
-            f' (or ignore_index={ignore_index})'
-        raise ValueError(f'{name} must lie in [0, {max_label}]{ignored}, '
-                         f'got {bad}')
-
-
-def binary_targets(labels: Tensor, num_classes: int) -> Tensor:
-    """``(N,)`` labels in ``[0, C]`` to ``(N, C)`` float one-hot targets; label ``C``
-    (background) gives a row of zeros."""
-    return F.one_hot(labels.long(), num_classes + 1)[:, :num_classes].float()
-
-
 def sigmoid_focal_loss(pred: Tensor,
                        target: Tensor,
                        gamma: float = 2.0,
@@ -76,12 +47,18 @@ def sigmoid_focal_loss(pred: Tensor,
     """Sigmoid Focal Loss, element-wise (Lin et al. 2017, eq. 5).
 
     .. math::
-        FL = -\\alpha_t (1 - p_t)^{\\gamma} \\log p_t, \\quad
-        p_t = p\\,t + (1 - p)(1 - t), \\quad \\alpha_t = \\alpha t + (1 - \\alpha)(1 - t)
+        FL = -\\alpha_t\\, q^{\\gamma}\\, \\big(t \\log p + (1 - t) \\log (1 - p)\\big),
+        \\quad q = p (1 - t) + (1 - p) t, \\quad
+        \\alpha_t = \\alpha t + (1 - \\alpha)(1 - t)
 
-    written for soft targets ``t`` in ``[0, 1]`` as
-    ``alpha_t * |t - p|^gamma * BCE(x, t)``. ``gamma = 0`` with ``alpha = None`` is
-    binary cross-entropy.
+    For a hard target ``t`` in ``{0, 1}``, ``q = 1 - p_t`` and this is the paper's
+    ``-alpha_t (1 - p_t)^gamma log p_t``. For a soft target, ``q`` is the expected
+    ``|T - p|`` for ``T ~ Bernoulli(t)``, MMDetection's form (``(1 - p) t + p (1 - t)``
+    in its ``py_sigmoid_focal_loss``); it does not vanish at ``p = t`` (at ``x = 0``,
+    ``t = 0.2``, ``gamma = 2``, no alpha: ``0.25 ln 2 ... = 0.1733``). The loss that
+    vanishes at ``p = t``, ``|t - p|^beta BCE`` (``0.0624`` there), is the Quality Focal
+    Loss (:func:`~.quality.quality_focal_loss`). ``gamma = 0`` with ``alpha = None``
+    is binary cross-entropy.
 
     Args:
         pred: ``(N, C)`` logits (probabilities if ``activated``).
@@ -94,7 +71,7 @@ def sigmoid_focal_loss(pred: Tensor,
         ``(N, C)`` loss in ``pred``'s dtype.
 
     Note:
-        ``1 - p_t`` is clamped at the smallest normal float before the power, so that
+        ``q`` is clamped at the smallest normal float before the power, so that
         saturated logits (``+-100``) and ``gamma < 1`` give finite gradients.
     """
     x = _upcast(pred)
@@ -186,6 +163,9 @@ def softmax_focal_loss(pred: Tensor,
     valid = labels != ignore_index if ignore_index is not None else None
     safe_labels = labels if valid is None else labels.masked_fill(~valid, 0)
     safe_labels = safe_labels.long()
+    if valid is not None:  # ignored rows: 0 to value and gradient, whatever x holds
+        x = torch.where(valid[:, None], x, x.new_full((), 1.0 / x.shape[1] if activated
+                                                       else 0.0))
     if activated:
         log_p = x.clamp(min=torch.finfo(x.dtype).tiny).log()
     else:
@@ -226,8 +206,11 @@ def softmax_cross_entropy(pred: Tensor,
     x = _upcast(pred)
     if class_weight is not None:
         class_weight = class_weight.to(x)
+    ignore = DEFAULT_IGNORE_INDEX if ignore_index is None else ignore_index
+    valid = labels != ignore
+    # ignored rows: 0 to value and gradient, whatever x holds (NaN * 0 is NaN)
+    x = torch.where(valid[:, None], x, x.new_zeros(()))
     loss = F.cross_entropy(
         x, labels.long(), weight=class_weight, reduction='none',
-        ignore_index=DEFAULT_IGNORE_INDEX if ignore_index is None else ignore_index,
-        label_smoothing=label_smoothing)
+        ignore_index=ignore, label_smoothing=label_smoothing)
     return loss.to(pred.dtype)

@@ -3,7 +3,10 @@
 ``MMDET_LOSSES_COMPILE`` (environment) or :func:`set_compile` chooses: ``'auto'``
 (default) compiles where a backend compiler is available (a C++ compiler on the CPU,
 Triton on CUDA) and falls back to eager otherwise or if compilation fails;
-``'1'``/``True`` requires compilation; ``'0'``/``False`` always runs eager.
+``'1'``/``True`` requires compilation; ``'0'``/``False`` always runs eager. An error
+that the function also raises when run eagerly (an input check: mismatched shapes, bad
+labels) is the caller's and propagates unchanged; only an error of the compiler itself
+switches compilation off.
 Kernels are compiled with ``dynamic=True`` so a new batch size does not recompile.
 """
 import functools
@@ -75,14 +78,19 @@ class MaybeCompiled:
             self._compiled = torch.compile(self.fn, dynamic=True)
         try:
             return self._compiled(*args, **kwargs)
-        except Exception as error:  # the compiler, not the math, failed
-            if _mode == 'on':
-                raise
-            self._failed.add(device_type)
-            warnings.warn(f'torch.compile of {self.fn.__name__} failed on '
-                          f'{device_type} ({type(error).__name__}: {error}); '
-                          'running eager from now on')
-            return self.fn(*args, **kwargs)
+        except Exception as error:
+            compile_error = error
+        # Tell an input error (the function raises eagerly too: it propagates
+        # unchanged, compilation stays on) from a compiler failure (eager works:
+        # compilation is switched off for this device, or required and raised).
+        result = self.fn(*args, **kwargs)
+        if _mode == 'on':
+            raise compile_error
+        self._failed.add(device_type)
+        warnings.warn(f'torch.compile of {self.fn.__name__} failed on '
+                      f'{device_type} ({type(compile_error).__name__}: '
+                      f'{compile_error}); running eager from now on')
+        return result
 
 
 def maybe_compiled(fn: Callable) -> MaybeCompiled:

@@ -4,7 +4,9 @@ IoU, GIoU, DIoU, CIoU, EIoU and SIoU are ``1 - IoU^alpha + sum_k P_k^alpha`` for
 own penalties ``P_k`` (``alpha = 1``: the paper's loss; ``alpha != 1``: Alpha-IoU,
 He et al., NeurIPS 2021, arXiv 2110.13675); Focal-EIoU and WIoU scale such a loss by
 a factor, and NWD is a distance of Gaussians. All are computed from
-:func:`~.box_geometry.aligned_box_terms`.
+:func:`~.box_geometry.aligned_box_terms`; MPDIoU, Shape-IoU and PIoU are in
+:mod:`.iou_frontier`. Every loss of the ``1 - IoU + penalty`` form takes the
+Inner-IoU / Focaler-IoU modifiers (:mod:`.iou_modifiers`).
 
 Boxes are ``(N, 4)`` (or ``(*, 4)``) in x1y1x2y2; every function returns the
 element-wise loss of shape ``(N,)`` (``(*)``) in ``pred``'s dtype (float32 for integer
@@ -17,22 +19,16 @@ import torch
 from torch import Tensor
 
 from .box_geometry import aligned_box_terms, upcast_boxes
+from .dtypes import output_dtype as _out_dtype
+from .iou_modifiers import alpha_power as _power
+from .iou_modifiers import with_iou_modifiers
 from .validation import check_choice
 
 _ASPECT_FACTOR = 4 / math.pi**2
 
 
-def _out_dtype(pred: Tensor) -> torch.dtype:
-    # integer boxes get a float loss; float boxes their own dtype back
-    return pred.dtype if pred.is_floating_point() else torch.float32
-
-
-def _power(x: Tensor, alpha: float) -> Tensor:
-    # clamp: d/dx x^alpha is infinite at 0 for alpha < 1
-    return x if alpha == 1 else x.clamp(min=torch.finfo(x.dtype).tiny).pow(alpha)
-
-
 def _iou_family(iou: Tensor, alpha: float, *penalties: Tensor) -> Tensor:
+    """``1 - IoU^alpha + sum_k P_k^alpha``."""
     loss = 1 - _power(iou, alpha)
     for penalty in penalties:
         loss = loss + _power(penalty, alpha)
@@ -48,6 +44,7 @@ def check_iou_mode(mode: str, alpha: float = 1.0) -> None:
                          f'got mode={mode!r}')
 
 
+@with_iou_modifiers
 def iou_loss(pred: Tensor, target: Tensor, mode: str = 'log', eps: float = 1e-6,
              alpha: float = 1.0) -> Tensor:
     """IoU loss (UnitBox, Yu et al. 2016; FCOS uses ``'log'``).
@@ -77,6 +74,7 @@ def iou_loss(pred: Tensor, target: Tensor, mode: str = 'log', eps: float = 1e-6,
     return loss.to(_out_dtype(pred))
 
 
+@with_iou_modifiers
 def giou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6,
               alpha: float = 1.0) -> Tensor:
     """Generalized IoU loss (Rezatofighi et al., CVPR 2019, arXiv 1902.09630).
@@ -99,6 +97,7 @@ def giou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6,
     return _iou_family(terms.iou, alpha, hull.clamp(min=0)).to(_out_dtype(pred))
 
 
+@with_iou_modifiers
 def diou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6,
               alpha: float = 1.0) -> Tensor:
     """Distance-IoU loss (Zheng et al., AAAI 2020, arXiv 1911.08287).
@@ -121,6 +120,7 @@ def diou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6,
     return _iou_family(terms.iou, alpha, distance).to(_out_dtype(pred))
 
 
+@with_iou_modifiers
 def ciou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.0,
               aspect_iou_threshold: Optional[float] = None) -> Tensor:
     """Complete-IoU loss (Zheng et al., AAAI 2020, arXiv 1911.08287).
@@ -159,6 +159,7 @@ def ciou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.
     return _iou_family(terms.iou, alpha, distance, tradeoff * v).to(_out_dtype(pred))
 
 
+@with_iou_modifiers
 def eiou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.0,
               focal_gamma: Optional[float] = None) -> Tensor:
     """Efficient-IoU loss and Focal-EIoU (Zhang et al., arXiv 2101.08158).
@@ -194,6 +195,7 @@ def eiou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.
     return loss.to(_out_dtype(pred))
 
 
+@with_iou_modifiers
 def siou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.0,
               theta: float = 4.0) -> Tensor:
     """SCYLLA-IoU loss (Gevorgyan, arXiv 2205.12740).
@@ -239,11 +241,12 @@ def siou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.
 
 def wiou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.0,
               iou_loss_mean: Optional[Tensor] = None, focus_alpha: float = 1.9,
-              focus_delta: float = 3.0) -> Tensor:
-    """Wise-IoU v1 and v3 (Tong et al., arXiv 2301.10051).
+              focus_delta: float = 3.0, focus_gamma: Optional[float] = None) -> Tensor:
+    """Wise-IoU v1, v2 and v3 (Tong et al., arXiv 2301.10051).
 
     .. math::
         L_{v1} = \\exp\\Big(\\frac{\\rho^2}{(W_g^2 + H_g^2)^*}\\Big) L_{IoU}, \\quad
+        L_{v2} = \\beta^{\\gamma} L_{v1}, \\quad
         L_{v3} = \\frac{\\beta}{\\delta\\, a^{\\beta - \\delta}} L_{v1}, \\quad
         \\beta = \\frac{L_{IoU}^*}{\\overline{L_{IoU}}}
 
@@ -256,9 +259,14 @@ def wiou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.
         eps: added to every denominator.
         alpha: Alpha-IoU power.
         iou_loss_mean: ``None`` for v1; the running mean of ``L_IoU`` (scalar
-            tensor) for v3's non-monotonic focusing.
+            tensor) for v2's and v3's focusing.
         focus_alpha, focus_delta: v3's ``a`` and ``delta`` (paper: 1.9 and 3, for
             which the gain is 1 at ``beta = delta``).
+        focus_gamma: ``None`` for v1/v3; ``gamma > 0`` for v2's monotonic focusing
+            ``beta^gamma`` (paper and official code: 0.5), which needs
+            ``iou_loss_mean``. The paper's v2 divides by the mean to keep the
+            gradient's scale as training lowers ``L_IoU``; ``beta`` is constant for
+            the gradient in v2 and v3.
 
     Returns:
         ``(N,)`` loss.
@@ -268,9 +276,16 @@ def wiou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.
     plain = _iou_family(terms.iou, alpha)
     loss = torch.exp(terms.center_dist_sq / (terms.enclose_diag_sq.detach() + eps)) \
         * plain
+    if focus_gamma is not None and iou_loss_mean is None:
+        raise ValueError('focus_gamma (Wise-IoU v2) needs iou_loss_mean, the running '
+                         'mean of the IoU loss; got iou_loss_mean=None')
     if iou_loss_mean is not None:
         outlier = plain.detach() / (iou_loss_mean.to(plain) + eps)
-        loss = loss * (outlier / (focus_delta * focus_alpha**(outlier - focus_delta)))
+        if focus_gamma is not None:
+            loss = loss * outlier.pow(focus_gamma)
+        else:
+            loss = loss * (outlier /
+                           (focus_delta * focus_alpha**(outlier - focus_delta)))
     return loss.to(_out_dtype(pred))
 
 

@@ -1,11 +1,17 @@
-"""Coordinate-wise location losses: L1, L2 (squared error) and Smooth L1.
+"""Coordinate-wise location losses: L1, L2 (squared error), Smooth L1 and Balanced L1.
 
 All take ``pred`` and ``target`` of the same shape (``(N, 4)`` boxes or deltas) and
-return the element-wise loss of that shape.
+return the element-wise loss of that shape. They follow the dtype rules of
+:mod:`.dtypes`: computed in float32 (float64 for float64 input), returned in the
+input's floating dtype, float32 for integer input (so the mean of integer boxes is
+not truncated).
 """
+import math
+
 import torch
 from torch import Tensor
 
+from .dtypes import compute_dtype, output_dtype
 from .validation import check_number, check_same_shape
 
 # Below this beta, Smooth L1 is computed as L1 (see smooth_l1_loss).
@@ -24,8 +30,8 @@ def l1_loss(pred: Tensor, target: Tensor) -> Tensor:
     Returns:
         ``(*)`` loss.
     """
-    check_same_shape(pred, target)
-    return (pred - target).abs()
+    wide_pred, wide_target = upcast(pred, target)
+    return (wide_pred - wide_target).abs().to(output_dtype(pred))
 
 
 def l2_loss(pred: Tensor, target: Tensor) -> Tensor:
@@ -40,8 +46,8 @@ def l2_loss(pred: Tensor, target: Tensor) -> Tensor:
     Returns:
         ``(*)`` loss.
     """
-    check_same_shape(pred, target)
-    return (pred - target).pow(2)
+    wide_pred, wide_target = upcast(pred, target)
+    return (wide_pred - wide_target).pow(2).to(output_dtype(pred))
 
 
 def smooth_l1_loss(pred: Tensor, target: Tensor, beta: float = 1.0) -> Tensor:
@@ -69,9 +75,61 @@ def smooth_l1_loss(pred: Tensor, target: Tensor, beta: float = 1.0) -> Tensor:
         gradient is still propagated as ``0 * inf = NaN``; tiny betas are the same
         loss to within rounding, so L1 is used for them too.
     """
-    check_same_shape(pred, target)
     check_number('beta', beta, low=0.0)
-    diff = (pred - target).abs()
-    if beta < SMOOTH_L1_MIN_BETA:
-        return diff
-    return torch.where(diff < beta, 0.5 * diff * diff / beta, diff - 0.5 * beta)
+    wide_pred, wide_target = upcast(pred, target)
+    diff = (wide_pred - wide_target).abs()
+    if beta >= SMOOTH_L1_MIN_BETA:
+        diff = torch.where(diff < beta, 0.5 * diff * diff / beta, diff - 0.5 * beta)
+    return diff.to(output_dtype(pred))
+
+
+def balanced_l1_loss(pred: Tensor, target: Tensor, alpha: float = 0.5,
+                     gamma: float = 1.5, beta: float = 1.0) -> Tensor:
+    """Element-wise Balanced L1 loss (Pang et al., Libra R-CNN, CVPR 2019, arXiv
+    1904.02701).
+
+    .. math::
+        \\ell = \\begin{cases}
+            \\frac{\\alpha}{b}(b n + 1) \\ln\\big(\\frac{b n}{\\beta} + 1\\big)
+            - \\alpha n & n < \\beta \\\\
+            \\gamma n + \\frac{\\gamma}{b} - \\alpha \\beta & \\text{otherwise}
+        \\end{cases}, \\quad n = |x - y|, \\quad \\alpha \\ln(b + 1) = \\gamma
+
+    The paper's gradient ``alpha ln(b n + 1)`` (for ``beta = 1``) raises the
+    gradient of inliers (``n < beta``) above L1's balance with the outliers, whose
+    gradient is capped at ``gamma``; ``b = e^{gamma / alpha} - 1`` makes both
+    branches meet at ``beta``. The paper fixes ``beta = 1``; ``n / beta`` inside the
+    log is MMDetection's generalisation, followed here (the two branches then meet
+    in value at ``beta`` but, for ``beta != 1``, not in slope).
+
+    Args:
+        pred: ``(*)`` prediction.
+        target: ``(*)`` target, same shape.
+        alpha: ``> 0``, the inliers' gradient scale (paper: 0.5).
+        gamma: ``> 0``, the outliers' gradient (paper: 1.5).
+        beta: ``> 0``, where the branches meet.
+
+    Returns:
+        ``(*)`` loss, equal to MMDetection's ``balanced_l1_loss`` in value and
+        gradient. Unlike it, the unselected log branch is evaluated at
+        ``min(n, beta)``, so a large error (``b n`` overflows float16 from
+        ``n = 3431``) cannot turn its zero gradient into ``0 * inf = NaN``.
+    """
+    check_number('alpha', alpha, low=0.0, low_open=True)
+    check_number('gamma', gamma, low=0.0, low_open=True)
+    check_number('beta', beta, low=0.0, low_open=True)
+    wide_pred, wide_target = upcast(pred, target)
+    diff = (wide_pred - wide_target).abs()
+    b = math.exp(gamma / alpha) - 1
+    inlier = diff.clamp(max=beta)
+    log_branch = alpha / b * (b * inlier + 1) * torch.log1p(b * inlier / beta) \
+        - alpha * inlier
+    loss = torch.where(diff < beta, log_branch, gamma * diff + gamma / b - alpha * beta)
+    return loss.to(output_dtype(pred))
+
+
+def upcast(pred: Tensor, target: Tensor):
+    """Check equal shapes; return both in the compute dtype of :mod:`.dtypes`."""
+    check_same_shape(pred, target)
+    dtype = compute_dtype(pred)
+    return pred.to(dtype), target.to(dtype)

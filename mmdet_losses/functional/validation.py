@@ -37,11 +37,11 @@ def check_number(name: str,
     elif high is not None:
         allowed = f'{"<" if high_open else "<="} {high}'
     else:
-        allowed = 'a finite number'
+        allowed = ''
     if isinstance(value, bool) or not isinstance(value, Real) \
             or not math.isfinite(value):
-        raise ValueError(f'{name} must be a finite number {allowed}, '
-                         f'got {value!r}')
+        raise ValueError(f'{name} must be a finite number'
+                         f'{" " + allowed if allowed else ""}, got {value!r}')
     value = float(value)
     too_low = low is not None and (value <= low if low_open else value < low)
     too_high = high is not None and (value >= high if high_open else value > high)

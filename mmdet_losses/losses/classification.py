@@ -1,20 +1,26 @@
-"""Registered category losses: ``CrossEntropyLoss`` and ``FocalLoss``."""
+"""Registered category losses: ``CrossEntropyLoss`` and ``FocalLoss``.
+
+The label conventions (labels with background ``C``, soft targets, ignored labels,
+class weights, the C vs C + 1 channel check) and the choice between the fused kernel
+and the element-wise reference live in :mod:`mmdet_losses.functional.category`; a
+class here is its functions and its validated hyper-parameters.
+"""
+from functools import partial
 from typing import Optional, Sequence, Union
 
 import torch
 from torch import Tensor
 
-from ..functional.classification import (DEFAULT_IGNORE_INDEX, binary_targets,
-                                         check_labels, sigmoid_focal_loss,
-                                         softmax_cross_entropy,
-                                         softmax_focal_loss)
+from ..functional.category import (DEFAULT_IGNORE_INDEX, binary_loss,
+                                   check_background_channel, softmax_loss)
+from ..functional.classification import (binary_cross_entropy, sigmoid_focal_loss,
+                                         softmax_cross_entropy, softmax_focal_loss)
 from ..functional.fused_focal import sigmoid_focal_loss_sum
-from ..functional.reduction import align_weight, reduce_sum, weight_reduce_loss
-from ..functional.validation import check_number, check_same_shape
+from ..functional.validation import check_number
 from ..registry import MODELS
 from .base import BaseLoss
 
-# Below this many labels the background-channel check (see _CategoryLoss) is skipped.
+# Below this many labels the background-channel check (see CategoryLoss) is skipped.
 _BACKGROUND_CHECK_MIN_LABELS = 16
 
 
@@ -29,102 +35,56 @@ def _check_alpha(alpha, use_sigmoid: bool):
     return [check_number(f'alpha[{i}]', a, low=0.0) for i, a in enumerate(alpha)]
 
 
-class _CategoryLoss(BaseLoss):
-    """Shared sigmoid/softmax plumbing: label checks, ignored labels and the fused
-    sigmoid path.
+class CategoryLoss(BaseLoss):
+    """Base of the category losses: when data checks run, and the two conventions.
 
-    A sigmoid loss wired to a head that predicts ``C + 1`` channels (its config lacks
-    ``use_sigmoid=True``, which MMDetection's heads read from the config) would
-    silently learn background as a class. On the first call that brings at least 16
-    integer labels, a sigmoid loss therefore raises if no label is the background
-    index ``C`` while the last channel's label is the majority.
+    Data checks (label range; for sigmoid losses, the background-channel check) cost
+    a host synchronisation: they run on every call for CPU tensors and on the first
+    call on an accelerator (:meth:`~.base.BaseLoss.data_check_due`). The background-channel check: a sigmoid loss wired to a
+    head that predicts ``C + 1`` channels (its config lacks ``use_sigmoid=True``,
+    which MMDetection's heads read from the config) would silently learn background
+    as a class, so the first call that brings at least 16 integer labels raises if
+    no label is the background index ``C`` while label ``C - 1`` is the majority.
     """
 
+    element_dims = None  # the conventions zero unweighted logits themselves
+    quality = False      # targets are (labels, scores) or float
+    sum_classes = False  # 'none' gives (N,) summed over classes
+
     def __init__(self, use_sigmoid: bool, activated: bool, reduction: str,
-                 loss_weight: float, ignore_index: Optional[int] = None,
-                 label_smoothing: float = 0.0) -> None:
+                 loss_weight: float) -> None:
         super().__init__(reduction, loss_weight)
         self.use_sigmoid = bool(use_sigmoid)
         self.activated = bool(activated)
-        if ignore_index is not None and (isinstance(ignore_index, bool)
-                                         or not isinstance(ignore_index, int)):
-            raise ValueError(f'ignore_index must be None or an int, got {ignore_index!r}')
-        self.ignore_index = ignore_index
-        self.label_smoothing = check_number('label_smoothing', label_smoothing,
-                                            0.0, 1.0, high_open=True)
         self._background_checked = False
 
-    def _check_inputs(self, pred: Tensor, target: Tensor, ignore_index) -> None:
-        if target.is_floating_point():
-            if not self.use_sigmoid:
-                raise ValueError('a softmax loss (use_sigmoid=False) takes integer '
-                                 f'labels of shape (N,), got {target.dtype} '
-                                 f'{tuple(target.shape)}')
-            check_same_shape(pred, target, 'pred and float target')
-            return
-        if pred.dim() != 2:
-            raise ValueError(f'pred must have shape (N, num_channels) with integer '
-                             f'labels, got {tuple(pred.shape)}')
-        if target.shape != pred.shape[:1]:
-            raise ValueError(f'labels must have shape (N,) = ({pred.shape[0]},) for '
-                             f'pred of shape {tuple(pred.shape)}, got '
-                             f'{tuple(target.shape)}')
-        num_channels = pred.shape[1]
-        max_label = num_channels if self.use_sigmoid else num_channels - 1
-        check_labels(target, max_label, ignore_index)
-        if self.use_sigmoid and not self._background_checked:
-            self._check_background_channel(target, num_channels)
+    def binary(self, elementwise, fused, pred, target, weight, reduction, avg_factor,
+               **options) -> Tensor:
+        """:func:`~mmdet_losses.functional.category.binary_loss` with this loss's
+        checks."""
+        check = self.data_check_due(pred)
+        if check and not self._background_checked and not self.quality \
+                and isinstance(target, Tensor) and not target.is_floating_point() \
+                and target.numel() >= _BACKGROUND_CHECK_MIN_LABELS \
+                and pred.dim() == 2 and target.shape == pred.shape[:1]:
+            self._background_checked = True
+            check_background_channel(target, pred.shape[1], type(self).__name__)
+        return binary_loss(elementwise, fused, pred, target, weight, reduction,
+                           avg_factor, loss_name=type(self).__name__,
+                           quality=self.quality, sum_classes=self.sum_classes,
+                           activated=self.activated, check=check, **options)
 
-    def _check_background_channel(self, labels: Tensor, num_classes: int) -> None:
-        if labels.numel() < _BACKGROUND_CHECK_MIN_LABELS:
-            return
-        self._background_checked = True
-        if bool((labels == num_classes).any()):
-            return
-        if int((labels == num_classes - 1).sum()) * 2 > labels.numel():
-            raise ValueError(
-                f'{type(self).__name__}(use_sigmoid=True) got pred with '
-                f'{num_classes} channels and no label {num_classes} (background), '
-                f'while label {num_classes - 1} is the majority: the head predicts '
-                'C + 1 channels. MMDetection heads read use_sigmoid from the loss '
-                "config: set use_sigmoid=True in the head's loss_cls, or "
-                'use_sigmoid=False for a softmax loss.')
-
-    def _sigmoid(self, pred: Tensor, target: Tensor, weight: Optional[Tensor],
-                 reduction: str, avg_factor, gamma: float,
-                 alpha: Optional[float], class_weight: Optional[Tensor] = None,
-                 avg_non_ignore: bool = False,
-                 ignore_index: Optional[int] = None) -> Tensor:
-        """Sigmoid focal / BCE with MMDetection's label conventions."""
-        num_classes = pred.shape[-1] if pred.dim() else 1
-        if weight is not None:
-            weight = align_weight(weight, pred)
-        if not target.is_floating_point() and ignore_index is not None:
-            valid = (target != ignore_index)
-            weight = valid[:, None] if weight is None else weight * valid[:, None]
-            target = target.masked_fill(~valid, num_classes)
-            if avg_non_ignore and avg_factor is None and reduction == 'mean':
-                avg_factor = int(valid.sum()) * num_classes
-        if class_weight is not None:
-            class_weight = class_weight.to(pred)
-            weight = class_weight if weight is None else weight * class_weight
-        if reduction != 'none' and not self.activated \
-                and not target.requires_grad \
-                and (weight is None or not weight.requires_grad):
-            total = sigmoid_focal_loss_sum(pred, target, weight, gamma, alpha,
-                                           self.label_smoothing)
-            return reduce_sum(total, pred.numel(), reduction,
-                              avg_factor).to(pred.dtype)
-        if not target.is_floating_point():
-            target = binary_targets(target, num_classes)
-        if self.label_smoothing:
-            target = target * (1 - self.label_smoothing) + 0.5 * self.label_smoothing
-        loss = sigmoid_focal_loss(pred, target, gamma, alpha, self.activated)
-        return weight_reduce_loss(loss, weight, reduction, avg_factor)
+    def softmax(self, elementwise, pred, target, weight, reduction, avg_factor,
+                **options) -> Tensor:
+        """:func:`~mmdet_losses.functional.category.softmax_loss` with this loss's
+        checks."""
+        return softmax_loss(elementwise, pred, target, weight, reduction, avg_factor,
+                            activated=self.activated, check=self.data_check_due(pred),
+                            **options)
 
 
 @MODELS.register_module()
-class CrossEntropyLoss(_CategoryLoss):
+class CrossEntropyLoss(CategoryLoss):
     """Cross-entropy: softmax over ``C + 1`` logits or binary (sigmoid) over ``C``.
 
     Args:
@@ -137,7 +97,8 @@ class CrossEntropyLoss(_CategoryLoss):
             (sigmoid, weighing each class's whole binary loss; MMDetection passes it
             as BCE's ``pos_weight`` instead, which weighs only the positive term).
         ignore_index: label whose samples are ignored; ``None`` ignores ``-100``, as
-            ``F.cross_entropy`` and MMDetection's ``CrossEntropyLoss`` do.
+            ``F.cross_entropy`` and MMDetection's ``CrossEntropyLoss`` do. A call may
+            pass ``ignore_index=`` to override it, as MMDetection's forward takes it.
         avg_non_ignore: with ``'mean'`` and no ``avg_factor``, average over the
             non-ignored elements only.
         label_smoothing: in ``[0, 1)``; softmax: as ``F.cross_entropy``; sigmoid:
@@ -154,9 +115,11 @@ class CrossEntropyLoss(_CategoryLoss):
                  label_smoothing: float = 0.0,
                  reduction: str = 'mean',
                  loss_weight: float = 1.0) -> None:
-        super().__init__(use_sigmoid, False, reduction, loss_weight, ignore_index,
-                         label_smoothing)
+        super().__init__(use_sigmoid, False, reduction, loss_weight)
+        self.ignore_index = _check_ignore_index(ignore_index)
         self.avg_non_ignore = bool(avg_non_ignore)
+        self.label_smoothing = check_number('label_smoothing', label_smoothing,
+                                            0.0, 1.0, high_open=True)
         if class_weight is not None:
             class_weight = [check_number(f'class_weight[{i}]', w, low=0.0)
                             for i, w in enumerate(class_weight)]
@@ -177,33 +140,46 @@ class CrossEntropyLoss(_CategoryLoss):
         dtype = torch.float64 if pred.dtype == torch.float64 else torch.float32
         return pred.new_tensor(self.class_weight, dtype=dtype)
 
-    def weighted_loss(self, pred, target, weight, reduction, avg_factor):
-        ignore_index = DEFAULT_IGNORE_INDEX if self.ignore_index is None \
-            else self.ignore_index
-        self._check_inputs(pred, target, ignore_index)
-        class_weight = self._class_weight(pred)
+    def weighted_loss(self, pred, target, weight, reduction, avg_factor,
+                      ignore_index: Optional[int] = None):
+        ignore_index = _check_ignore_index(ignore_index, 'ignore_index (call)')
+        if ignore_index is None:
+            ignore_index = DEFAULT_IGNORE_INDEX if self.ignore_index is None \
+                else self.ignore_index
+        options = dict(ignore_index=ignore_index, avg_non_ignore=self.avg_non_ignore)
         if self.use_sigmoid:
-            return self._sigmoid(pred, target, weight, reduction, avg_factor, 0.0,
-                                 None, class_weight, self.avg_non_ignore,
-                                 ignore_index)
-        loss = softmax_cross_entropy(pred, target, class_weight, ignore_index,
-                                     self.label_smoothing)
-        if self.avg_non_ignore and avg_factor is None and reduction == 'mean':
-            avg_factor = int((target != ignore_index).sum())
-        return weight_reduce_loss(loss, weight, reduction, avg_factor)
+            fused = partial(sigmoid_focal_loss_sum, gamma=0.0, alpha=None)
+            return self.binary(binary_cross_entropy, fused, pred, target, weight,
+                               reduction, avg_factor, **options,
+                               class_weight=self._class_weight(pred),
+                               label_smoothing=self.label_smoothing)
+        elementwise = partial(softmax_cross_entropy,
+                              class_weight=self._class_weight(pred),
+                              label_smoothing=self.label_smoothing)
+        return self.softmax(elementwise, pred, target, weight, reduction, avg_factor,
+                            **options)
+
+
+def _check_ignore_index(value, name: str = 'ignore_index') -> Optional[int]:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValueError(f'{name} must be None or an int, got {value!r}')
+    return value
 
 
 @MODELS.register_module()
-class FocalLoss(_CategoryLoss):
+class FocalLoss(CategoryLoss):
     """Focal Loss (Lin et al., arXiv 1708.02002), sigmoid or softmax.
 
     .. math:: FL(p_t) = -\\alpha_t (1 - p_t)^{\\gamma} \\log(p_t)
+
+    Soft targets use ``q = p (1 - t) + (1 - p) t`` for ``1 - p_t`` (MMDetection's
+    form; see :func:`~mmdet_losses.functional.sigmoid_focal_loss`).
 
     Args:
         use_sigmoid: ``True``: sigmoid focal over ``C`` logits, labels as in
             :class:`CrossEntropyLoss` with ``use_sigmoid=True``, ``'none'`` gives
             ``(N, C)``. ``False``: softmax focal over ``C + 1`` logits (last =
-            background), ``'none'`` gives ``(N,)``.
+            background), label -100 ignored, ``'none'`` gives ``(N,)``.
         gamma: focusing parameter, ``>= 0``; 0 gives alpha-balanced cross-entropy.
         alpha: sigmoid: weight of positives in ``[0, 1]`` (negatives get
             ``1 - alpha``), ``None`` to disable. Softmax: ``None``, a float
@@ -230,11 +206,11 @@ class FocalLoss(_CategoryLoss):
                 'alpha': self.alpha, 'activated': self.activated}
 
     def weighted_loss(self, pred, target, weight, reduction, avg_factor):
-        ignore_index = None if self.use_sigmoid else DEFAULT_IGNORE_INDEX
-        self._check_inputs(pred, target, ignore_index)
+        hyper = dict(gamma=self.gamma, alpha=self.alpha)
         if self.use_sigmoid:
-            return self._sigmoid(pred, target, weight, reduction, avg_factor,
-                                 self.gamma, self.alpha)
-        loss = softmax_focal_loss(pred, target, self.gamma, self.alpha,
-                                  self.activated, ignore_index)
-        return weight_reduce_loss(loss, weight, reduction, avg_factor)
+            elementwise = partial(sigmoid_focal_loss, activated=self.activated)
+            return self.binary(elementwise, sigmoid_focal_loss_sum, pred, target,
+                               weight, reduction, avg_factor, **hyper)
+        elementwise = partial(softmax_focal_loss, activated=self.activated, **hyper)
+        return self.softmax(elementwise, pred, target, weight, reduction, avg_factor,
+                            ignore_index=DEFAULT_IGNORE_INDEX)

@@ -1,33 +1,75 @@
 """Registered IoU-family location losses.
 
+Every loss of the ``1 - IoU + penalty`` form (IoU in ``'linear'`` mode, GIoU, DIoU,
+CIoU, EIoU, SIoU, MPDIoU, Shape-IoU, PIoU) takes ``inner_ratio`` (Inner-IoU) and
+``focaler_range`` (Focaler-IoU), see
+:mod:`mmdet_losses.functional.iou_modifiers`.
+
 ``pred`` and ``target`` are ``(N, 4)`` decoded boxes (x1y1x2y2), so RetinaNet-style
 heads need ``reg_decoded_bbox=True``. ``weight`` may be ``(N,)`` (FCOS's centerness)
 or ``(N, 4)`` (RetinaHead's box weights, averaged per box); ``'none'`` gives ``(N,)``.
 Each loss runs compiled where a compiler is available
 (:mod:`mmdet_losses.functional.compile`).
 """
-from typing import Optional
+from typing import Optional, Sequence
 
 import torch
 
 from ..functional import iou as F_iou
+from ..functional.box_geometry import check_iou_modifiers
 from ..functional.compile import maybe_compiled
+from ..functional.fused_iou import fused_kernel_for, iou_family_reduce
+from ..functional.iou_modifiers import check_modifiable_mode
 from ..functional.validation import check_choice, check_number
 from ..registry import MODELS
 from .base import BaseLoss
 
 
 class _IoUFamilyLoss(BaseLoss):
-    """``eps`` and the Alpha-IoU power ``alpha`` shared by the family."""
+    """``eps``, the Alpha-IoU power ``alpha`` and the IoU modifiers shared by the
+    family.
+
+    Args:
+        eps: ``> 0``, added to every denominator.
+        alpha: ``> 0``, the Alpha-IoU power.
+        reduction, loss_weight: as every loss.
+        inner_ratio: ``None`` or ``> 0``: Inner-IoU's auxiliary-box scale.
+        focaler_range: ``None`` or ``(d, u)`` with ``0 <= d < u <= 1``: Focaler-IoU.
+    """
+
+    element_dims = 1  # (N, 4) boxes -> (N,) losses
 
     def __init__(self, eps: float = 1e-6, alpha: float = 1.0,
-                 reduction: str = 'mean', loss_weight: float = 1.0) -> None:
+                 reduction: str = 'mean', loss_weight: float = 1.0,
+                 inner_ratio: Optional[float] = None,
+                 focaler_range: Optional[Sequence[float]] = None) -> None:
         super().__init__(reduction, loss_weight)
         self.eps = check_number('eps', eps, low=0.0, low_open=True)
         self.alpha = check_number('alpha', alpha, low=0.0, low_open=True)
+        self.inner_ratio, self.focaler_range = check_iou_modifiers(inner_ratio,
+                                                                   focaler_range)
 
     def loss_kwargs(self):
-        return {'eps': self.eps, 'alpha': self.alpha}
+        kwargs = {'eps': self.eps, 'alpha': self.alpha}
+        # only when set: the plain losses keep their keyword arguments
+        if self.inner_ratio is not None:
+            kwargs['inner_ratio'] = self.inner_ratio
+        if self.focaler_range is not None:
+            kwargs['focaler_range'] = self.focaler_range
+        return kwargs
+
+    def weighted_loss(self, pred, target, weight, reduction, avg_factor, **kwargs):
+        """``'mean'``/``'sum'`` of a loss and options that a fused kernel covers
+        (:func:`~mmdet_losses.functional.fused_iou.fused_kernel_for`) run fused;
+        the rest element-wise."""
+        options = {**self.loss_kwargs(), **kwargs}
+        kernel = fused_kernel_for(type(self).loss_fn, options, weight, reduction,
+                                  pred.device.type)
+        if kernel is None:
+            return super().weighted_loss(pred, target, weight, reduction, avg_factor,
+                                         **kwargs)
+        return iou_family_reduce(kernel, pred, target, weight, reduction, avg_factor,
+                                 **options)
 
 
 @MODELS.register_module()
@@ -36,16 +78,22 @@ class IoULoss(_IoUFamilyLoss):
 
     Args:
         mode: ``'log'`` (FCOS), ``'linear'`` or ``'square'``.
-        eps, alpha, reduction, loss_weight: as for every IoU-family loss; ``alpha``
-            other than 1 needs ``mode='linear'``.
+        eps, alpha, reduction, loss_weight, inner_ratio, focaler_range: as for
+            every IoU-family loss; ``alpha`` other than 1 and the modifiers need
+            ``mode='linear'``.
     """
 
     loss_fn = staticmethod(maybe_compiled(F_iou.iou_loss))
 
     def __init__(self, mode: str = 'log', eps: float = 1e-6, alpha: float = 1.0,
-                 reduction: str = 'mean', loss_weight: float = 1.0) -> None:
-        super().__init__(eps, alpha, reduction, loss_weight)
+                 reduction: str = 'mean', loss_weight: float = 1.0,
+                 inner_ratio: Optional[float] = None,
+                 focaler_range: Optional[Sequence[float]] = None) -> None:
+        super().__init__(eps, alpha, reduction, loss_weight, inner_ratio,
+                         focaler_range)
         F_iou.check_iou_mode(mode, self.alpha)
+        if inner_ratio is not None or focaler_range is not None:
+            check_modifiable_mode(mode, inner_ratio, focaler_range)
         self.mode = mode
 
     def loss_kwargs(self):
@@ -80,8 +128,11 @@ class CIoULoss(_IoUFamilyLoss):
 
     def __init__(self, eps: float = 1e-6, alpha: float = 1.0,
                  aspect_iou_threshold: Optional[float] = None,
-                 reduction: str = 'mean', loss_weight: float = 1.0) -> None:
-        super().__init__(eps, alpha, reduction, loss_weight)
+                 reduction: str = 'mean', loss_weight: float = 1.0,
+                 inner_ratio: Optional[float] = None,
+                 focaler_range: Optional[Sequence[float]] = None) -> None:
+        super().__init__(eps, alpha, reduction, loss_weight, inner_ratio,
+                         focaler_range)
         if aspect_iou_threshold is not None:
             aspect_iou_threshold = check_number('aspect_iou_threshold',
                                                 aspect_iou_threshold, 0.0, 1.0)
@@ -106,8 +157,10 @@ class EIoULoss(_IoUFamilyLoss):
 
     def __init__(self, eps: float = 1e-6, alpha: float = 1.0,
                  focal_gamma: Optional[float] = None, reduction: str = 'mean',
-                 loss_weight: float = 1.0) -> None:
-        super().__init__(eps, alpha, reduction, loss_weight)
+                 loss_weight: float = 1.0, inner_ratio: Optional[float] = None,
+                 focaler_range: Optional[Sequence[float]] = None) -> None:
+        super().__init__(eps, alpha, reduction, loss_weight, inner_ratio,
+                         focaler_range)
         if focal_gamma is not None:
             focal_gamma = check_number('focal_gamma', focal_gamma, low=0.0,
                                        low_open=True)
@@ -128,8 +181,11 @@ class SIoULoss(_IoUFamilyLoss):
     loss_fn = staticmethod(maybe_compiled(F_iou.siou_loss))
 
     def __init__(self, eps: float = 1e-6, alpha: float = 1.0, theta: float = 4.0,
-                 reduction: str = 'mean', loss_weight: float = 1.0) -> None:
-        super().__init__(eps, alpha, reduction, loss_weight)
+                 reduction: str = 'mean', loss_weight: float = 1.0,
+                 inner_ratio: Optional[float] = None,
+                 focaler_range: Optional[Sequence[float]] = None) -> None:
+        super().__init__(eps, alpha, reduction, loss_weight, inner_ratio,
+                         focaler_range)
         self.theta = check_number('theta', theta, 1.0, 10.0)
 
     def loss_kwargs(self):
@@ -142,15 +198,17 @@ WIOU_MOMENTUM = 1 - 0.5**(1 / 7000)
 
 @MODELS.register_module()
 class WIoULoss(_IoUFamilyLoss):
-    """Wise-IoU v1 / v3, see :func:`~mmdet_losses.functional.wiou_loss`.
+    """Wise-IoU v1 / v2 / v3, see :func:`~mmdet_losses.functional.wiou_loss`.
 
-    v3 keeps the running mean of the IoU loss ``L_IoU`` in the buffer
+    v2 and v3 keep the running mean of the IoU loss ``L_IoU`` in the buffer
     ``iou_loss_mean`` (saved in checkpoints, broadcast by DDP), updated in training
     mode from each batch's weighted mean before the loss is computed:
     ``mean <- (1 - momentum) mean + momentum * batch_mean``.
 
     Args:
-        version: ``'v1'`` or ``'v3'``.
+        version: ``'v1'``, ``'v2'`` (monotonic focusing) or ``'v3'``
+            (non-monotonic).
+        gamma: v2's exponent, ``> 0`` (paper and official code: 0.5).
         focus_alpha, focus_delta: v3's ``alpha`` and ``delta`` (paper: 1.9, 3).
         momentum: of the running mean, in ``(0, 1]``; the default is the official
             ``1 - 0.5 ** (1 / 7000)``.
@@ -161,9 +219,10 @@ class WIoULoss(_IoUFamilyLoss):
     def __init__(self, version: str = 'v3', eps: float = 1e-6, alpha: float = 1.0,
                  focus_alpha: float = 1.9, focus_delta: float = 3.0,
                  momentum: float = WIOU_MOMENTUM, reduction: str = 'mean',
-                 loss_weight: float = 1.0) -> None:
+                 loss_weight: float = 1.0, gamma: float = 0.5) -> None:
         super().__init__(eps, alpha, reduction, loss_weight)
-        self.version = check_choice('version', version, ('v1', 'v3'))
+        self.version = check_choice('version', version, ('v1', 'v2', 'v3'))
+        self.gamma = check_number('gamma', gamma, low=0.0, low_open=True)
         self.focus_alpha = check_number('focus_alpha', focus_alpha, low=0.0,
                                         low_open=True)
         self.focus_delta = check_number('focus_delta', focus_delta, low=0.0,
@@ -173,9 +232,15 @@ class WIoULoss(_IoUFamilyLoss):
 
     def loss_kwargs(self):
         kwargs = super().loss_kwargs()
-        if self.version == 'v3':
-            kwargs.update(iou_loss_mean=self.iou_loss_mean,
-                          focus_alpha=self.focus_alpha, focus_delta=self.focus_delta)
+        # a snapshot: the buffer changes in place at the next call (a head calls the
+        # loss once per level before backward), and a compiled graph may keep its
+        # input for the backward pass
+        mean = self.iou_loss_mean.clone()
+        if self.version == 'v2':
+            kwargs.update(iou_loss_mean=mean, focus_gamma=self.gamma)
+        elif self.version == 'v3':
+            kwargs.update(iou_loss_mean=mean, focus_alpha=self.focus_alpha,
+                          focus_delta=self.focus_delta)
         return kwargs
 
     def extra_repr(self) -> str:
@@ -183,7 +248,7 @@ class WIoULoss(_IoUFamilyLoss):
                 f'loss_weight={self.loss_weight}, eps={self.eps}, alpha={self.alpha}')
 
     def weighted_loss(self, pred, target, weight, reduction, avg_factor, **kwargs):
-        if self.version == 'v3' and self.training and pred.numel():
+        if self.version != 'v1' and self.training and pred.numel():
             self._update_mean(pred, target, weight)
         return super().weighted_loss(pred, target, weight, reduction, avg_factor,
                                      **kwargs)
@@ -217,6 +282,8 @@ class NWDLoss(BaseLoss):
             (paper: 12.8 on AI-TOD).
         eps: ``> 0``, inside the square root.
     """
+
+    element_dims = 1
 
     loss_fn = staticmethod(maybe_compiled(F_iou.nwd_loss))
 

@@ -1,15 +1,41 @@
 """Registered coordinate-wise location losses: ``L1Loss``, ``L2Loss``,
-``SmoothL1Loss`` (compiled where a compiler is available, see
-:mod:`mmdet_losses.functional.compile`)."""
+``SmoothL1Loss``, ``BalancedL1Loss`` (compiled where a compiler is available, see
+:mod:`mmdet_losses.functional.compile`) and ``GHMR``.
+
+They weight and reduce in float32 (float64 for float64 input) and return the result
+in the input's floating dtype, float32 for integer input: a float16 squared error of
+300 px (90000) is out of float16's range element-wise, but its weighted mean is not,
+and a zero weight must give 0, not ``0 * inf = NaN``.
+"""
+import torch
+
 from ..functional.compile import maybe_compiled
-from ..functional.regression import l1_loss, l2_loss, smooth_l1_loss
+from ..functional.dtypes import compute_dtype, output_dtype
+from ..functional.ghm import ghmr_loss
+from ..functional.reduction import AVG_EPS, align_weight, reduce_sum, \
+    weight_reduce_loss
+from ..functional.regression import (balanced_l1_loss, l1_loss, l2_loss,
+                                     smooth_l1_loss)
 from ..functional.validation import check_number
 from ..registry import MODELS
 from .base import BaseLoss
 
 
+class _CoordinateLoss(BaseLoss):
+    """Element-wise loss, weights and reduction in the compute dtype; the result
+    cast to the output dtype (:mod:`mmdet_losses.functional.dtypes`) once."""
+
+    def weighted_loss(self, pred, target, weight, reduction, avg_factor, **kwargs):
+        dtype = compute_dtype(pred)
+        loss = self.elementwise(pred.to(dtype), target.to(dtype), **kwargs)
+        if weight is not None:
+            weight = weight.to(dtype)
+        return weight_reduce_loss(loss, weight, reduction,
+                                  avg_factor).to(output_dtype(pred))
+
+
 @MODELS.register_module()
-class L1Loss(BaseLoss):
+class L1Loss(_CoordinateLoss):
     """L1 loss, ``|pred - target|`` element-wise.
 
     Args:
@@ -24,7 +50,7 @@ class L1Loss(BaseLoss):
 
 
 @MODELS.register_module()
-class L2Loss(BaseLoss):
+class L2Loss(_CoordinateLoss):
     """L2 loss, the squared error ``(pred - target)^2`` element-wise (MMDetection's
     ``MSELoss``). Arguments and shapes as :class:`L1Loss`."""
 
@@ -32,7 +58,7 @@ class L2Loss(BaseLoss):
 
 
 @MODELS.register_module()
-class SmoothL1Loss(BaseLoss):
+class SmoothL1Loss(_CoordinateLoss):
     """Smooth L1 loss (Fast R-CNN), see
     :func:`~mmdet_losses.functional.smooth_l1_loss`.
 
@@ -53,4 +79,84 @@ class SmoothL1Loss(BaseLoss):
         return {'beta': self.beta}
 
 
-__all__ = ['L1Loss', 'L2Loss', 'SmoothL1Loss']
+@MODELS.register_module()
+class BalancedL1Loss(_CoordinateLoss):
+    """Balanced L1 loss (Libra R-CNN, arXiv 1904.02701), see
+    :func:`~mmdet_losses.functional.balanced_l1_loss`; MMDetection's
+    ``BalancedL1Loss`` in value and gradient.
+
+    Args:
+        alpha: ``> 0`` (paper: 0.5).
+        gamma: ``> 0`` (paper: 1.5).
+        beta: ``> 0`` (paper: 1.0).
+        reduction, loss_weight: as :class:`L1Loss`.
+    """
+
+    loss_fn = staticmethod(maybe_compiled(balanced_l1_loss))
+
+    def __init__(self, alpha: float = 0.5, gamma: float = 1.5, beta: float = 1.0,
+                 reduction: str = 'mean', loss_weight: float = 1.0) -> None:
+        super().__init__(reduction, loss_weight)
+        self.alpha = check_number('alpha', alpha, low=0.0, low_open=True)
+        self.gamma = check_number('gamma', gamma, low=0.0, low_open=True)
+        self.beta = check_number('beta', beta, low=0.0, low_open=True)
+
+    def loss_kwargs(self):
+        return {'alpha': self.alpha, 'gamma': self.gamma, 'beta': self.beta}
+
+
+@MODELS.register_module()
+class GHMR(BaseLoss):
+    """GHM-R, the gradient harmonized ASL1 loss (Li et al., AAAI 2019, arXiv
+    1811.05181), see :func:`~mmdet_losses.functional.ghmr_loss`; MMDetection's
+    ``GHMR`` in value and gradient, and finite where that one overflows (float16
+    errors above 256, whose square is inf, times a zero weight).
+
+    ``weight`` (MMDetection's ``label_weight``) marks the valid elements (``> 0``)
+    and ``'mean'`` divides by its sum (at least 1), as MMDetection does; the
+    harmonising weights are normalised by that sum, so a head's ``avg_factor`` is
+    accepted and not used (MMDetection ignores it too). ``'none'`` gives the
+    harmonised element-wise loss. With ``momentum > 0`` the running bin counts are
+    the buffer ``acc_sum`` (MMDetection's name: in checkpoints, broadcast by DDP),
+    updated in training mode; an evaluation call uses the updated counts without
+    storing them.
+
+    Args:
+        mu: ``> 0``, the ASL1 smoothing (paper: 0.02).
+        bins: integer ``>= 1``, bins of the gradient norm (paper: 10).
+        momentum: in ``[0, 1)``; 0 counts each batch alone (MMDetection's default;
+            its GHM RetinaNet config uses 0.7).
+        reduction, loss_weight: as :class:`L1Loss`.
+    """
+
+    def __init__(self, mu: float = 0.02, bins: int = 10, momentum: float = 0.0,
+                 reduction: str = 'mean', loss_weight: float = 1.0) -> None:
+        super().__init__(reduction, loss_weight)
+        self.mu = check_number('mu', mu, low=0.0, low_open=True)
+        if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
+            raise ValueError(f'bins must be an int >= 1, got {bins!r}')
+        self.bins = bins
+        self.momentum = check_number('momentum', momentum, 0.0, 1.0, high_open=True)
+        self.register_buffer('acc_sum', torch.zeros(bins))
+
+    def loss_kwargs(self):
+        return {'mu': self.mu, 'bins': self.bins, 'momentum': self.momentum}
+
+    def weighted_loss(self, pred, target, weight, reduction, avg_factor, **kwargs):
+        if weight is not None:
+            weight = align_weight(weight, pred)
+        loss, total_weight, new_acc = ghmr_loss(
+            pred, target, weight, mu=self.mu, bins=self.bins, acc_sum=self.acc_sum,
+            momentum=self.momentum)
+        if new_acc is not None and self.training:
+            self.acc_sum.copy_(new_acc.to(self.acc_sum.dtype))
+        out_dtype = output_dtype(pred)
+        if reduction == 'none':
+            return loss.to(out_dtype)
+        if reduction == 'sum':
+            return reduce_sum(loss.sum(), loss.numel(), 'sum',
+                              avg_factor).to(out_dtype)
+        return (loss.sum() / (total_weight + AVG_EPS)).to(out_dtype)
+
+
+__all__ = ['L1Loss', 'L2Loss', 'SmoothL1Loss', 'BalancedL1Loss', 'GHMR']

@@ -1,13 +1,18 @@
-"""Helpers of the training tools, not imported by ``import mmdet_losses``:
+"""Helpers of the training tools:
 
 * ``checkpoint``: the allow-list that lets MMEngine checkpoints load (resume) under
-  torch >= 2.6's ``weights_only=True``;
+  torch >= 2.6's ``weights_only=True`` (registered by ``import mmdet_losses``);
 * ``dist``: gloo and CPU DDP for multi-process runs without CUDA;
-* ``runner``: config loading and runner construction shared by ``tools/``;
+* ``runner``: config loading, preparation and runner construction shared by
+  ``tools/``;
 * ``config``: ``set_data_root``, ``set_max_iters``;
+* ``doctor``: the config checks every tool runs (``tools/check_config.py``);
 * ``init``: ``SoftmaxPriorInit``, the background-prior init of softmax heads
-  (registered when imported: configs list ``mmdet_losses.utils.init`` in
-  ``custom_imports``);
+  (registered by ``import mmdet_losses``);
+* ``amp``: ``--amp`` on every device (bfloat16 autocast on the CPU);
+* ``mim``: the configs and tools of a checkout or an installed package, the
+  ``mmdet_losses::`` config scope;
+* ``quiet``: the third-party warnings the tools silence;
 * ``visualize``: drawing detections with OpenCV.
 """
 from .checkpoint import register_safe_globals, safe_globals

@@ -21,6 +21,14 @@ LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 DEFAULT_PORT = '29500'
 
 
+def slurm_default_port() -> str:
+    """``MASTER_PORT`` for a SLURM job that sets none: 20000 plus the job id modulo
+    10000, so that two jobs sharing a node do not bind the same port (MMEngine's
+    launcher always uses 29500)."""
+    job_id = os.environ.get('SLURM_JOB_ID', '')
+    return str(20000 + int(job_id) % 10000) if job_id.isdigit() else DEFAULT_PORT
+
+
 def _slurm_env() -> Tuple[int, int, int]:
     """Rank, world size and local rank of a ``srun`` task; sets MASTER_ADDR/PORT
     the way MMEngine's slurm launcher does."""
@@ -32,7 +40,7 @@ def _slurm_env() -> Tuple[int, int, int]:
         first_host = subprocess.getoutput(
             f'scontrol show hostname {node_list} | head -n1')
         os.environ['MASTER_ADDR'] = first_host
-    os.environ.setdefault('MASTER_PORT', DEFAULT_PORT)
+    os.environ.setdefault('MASTER_PORT', slurm_default_port())
     return rank, world_size, local_rank
 
 

@@ -11,6 +11,9 @@ from mmengine.runner import Runner
 from .checkpoint import register_safe_globals
 from .config import set_data_root
 from .dist import setup_cpu_distributed
+from .doctor import enforce
+from .init import add_softmax_prior_init
+from .quiet import quiet_warnings
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,11 +29,15 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument(
+        '--skip-config-check', action='store_true',
+        help='do not stop on the config checks (tools/check_config.py)')
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
     """The config of a tool run: ``args.config`` with the common options applied
     (see :func:`add_common_arguments`) and the work dir of :func:`load_config`."""
+    quiet_warnings()
     set_local_rank(args.local_rank)
     # As MMDetection's tools: fewer torch.compile recompilations.
     from mmdet.utils import setup_cache_size_limit_of_dynamo
@@ -38,6 +45,26 @@ def config_from_args(args: argparse.Namespace) -> Config:
     cfg = load_config(args.config, args.work_dir, args.cfg_options, args.launcher)
     if args.data_root is not None:
         set_data_root(cfg, args.data_root)
+    prepare_config(cfg, check=not getattr(args, 'skip_config_check', False),
+                   nan_guard=not getattr(args, 'no_nan_guard', False))
+    return cfg
+
+
+def prepare_config(cfg: Config, check: bool = True, nan_guard: bool = True,
+                   echo=print) -> Config:
+    """What every tool does to a config before building anything (no data read):
+    the softmax prior init for softmax dense heads
+    (:func:`~mmdet_losses.utils.init.add_softmax_prior_init`), the NaN guard
+    (:func:`add_nan_guard`), then the config
+    checks (:mod:`~mmdet_losses.utils.doctor`), which raise
+    :class:`~mmdet_losses.utils.doctor.ConfigError` on a wiring mistake."""
+    for path in add_softmax_prior_init(cfg):
+        echo(f'config: {path} has a softmax loss_cls: SoftmaxPriorInit added to '
+             'its init_cfg')
+    if nan_guard:
+        add_nan_guard(cfg)
+    if check:
+        enforce(cfg, echo=echo)
     return cfg
 
 
@@ -62,18 +89,44 @@ def load_config(config: str,
     return cfg
 
 
+NAN_GUARD = dict(type='mmdet_losses.NaNGuardHook')
+
+
+def add_nan_guard(cfg: Config) -> bool:
+    """Append :data:`NAN_GUARD` to ``cfg.custom_hooks`` unless a ``NaNGuardHook`` is
+    there (with the config's own settings, e.g. ``max_skips``); in place.
+
+    Returns:
+        whether the hook was added.
+    """
+    hooks = list(cfg.get('custom_hooks') or [])
+    if any(isinstance(hook, dict) and
+           str(hook.get('type', '')).rpartition('.')[2] == 'NaNGuardHook'
+           for hook in hooks):
+        return False
+    cfg.custom_hooks = hooks + [dict(NAN_GUARD)]
+    return True
+
+
 def apply_train_options(cfg: Config,
                         amp: bool = False,
                         auto_scale_lr: bool = False,
                         resume: Optional[str] = None) -> Config:
-    """``--amp``, ``--auto-scale-lr`` and ``--resume`` as in MMDetection's train.py.
+    """``--amp``, ``--auto-scale-lr`` and ``--resume`` as in MMDetection's train.py;
+    ``--amp`` is float16 on CUDA and bfloat16 autocast on the CPU
+    (:mod:`~mmdet_losses.utils.amp`).
 
     ``resume='auto'`` resumes from the latest checkpoint of the work dir, a path
     from that checkpoint.
     """
     if amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.loss_scale = 'dynamic'
+        from mmengine.device import get_device
+
+        from .amp import amp_optim_wrapper
+        device = get_device()
+        if device == 'cpu':
+            cfg.optim_wrapper.pop('loss_scale', None)
+        cfg.optim_wrapper.update(amp_optim_wrapper(device))
     if auto_scale_lr:
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
             raise RuntimeError('--auto-scale-lr needs auto_scale_lr.base_batch_size '

@@ -1,0 +1,7 @@
+# FCOS R-50 GN-head 1x: sigmoid focal +
+# Balanced L1 (beta 0.11) on stride-normalised distances (weight 1.0).
+_base_ = ['./fcos_r50-caffe_fpn_gn-head_1x_coco.py', '../_base_/losses/balanced-l1.py']
+model = dict(
+    bbox_head=dict(
+        norm_on_bbox=True,  # distances in strides: O(1) targets
+        loss_bbox=dict(_base_.balanced_l1_loss, _delete_=True, loss_weight=1.0)))

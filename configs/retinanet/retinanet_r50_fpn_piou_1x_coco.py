@@ -1,0 +1,7 @@
+# RetinaNet R-50-FPN 1x: sigmoid focal +
+# Powerful-IoU v1 loss on decoded boxes (weight 2.0).
+_base_ = ['./retinanet_r50_fpn_1x_coco.py', '../_base_/losses/piou.py']
+model = dict(
+    bbox_head=dict(
+        reg_decoded_bbox=True,  # the loss compares x1y1x2y2 boxes
+        loss_bbox=dict(_base_.piou_loss, _delete_=True, loss_weight=2.0)))

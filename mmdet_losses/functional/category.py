@@ -1,0 +1,276 @@
+"""The label conventions of the category losses, written once, and the one place that
+chooses between a fused kernel and the plain element-wise path.
+
+MMDetection's conventions:
+
+* A **binary** (sigmoid) loss scores ``C`` foreground classes with ``pred (N, C)``.
+  Its target is ``(N,)`` integer labels, ``C`` meaning background (an all-zero target
+  row); or ``(N, C)`` float (soft) targets; or, for the quality losses, a
+  ``(labels, scores)`` tuple: the label column's target is the score (an IoU), the
+  others 0. Labels equal to ``ignore_index`` give rows of weight 0.
+* A **softmax** loss scores ``C + 1`` logits (the last one background) with
+  ``(N,)`` integer labels; label ``ignore_index`` (-100 by default) is ignored.
+
+Rules that hold for every category loss:
+
+* Where an element's weight is 0 (or its row is ignored) the logits are replaced by a
+  constant before the loss sees them, so garbage there (inf, NaN) contributes exactly
+  0 to the value and the gradient; ``pred`` still gets a gradient everywhere.
+* ``weight`` takes every shape of :func:`~.reduction.align_weight`, MMDetection's
+  flat ``(N * C,)`` weights (FSAF) included.
+* ``avg_non_ignore`` with ``'mean'`` and no ``avg_factor`` averages over the valid
+  elements, counted on the device (no host synchronisation).
+* Data checks (label range) cost one host synchronisation; callers choose when to run
+  them (``check``).
+"""
+from typing import Callable, Optional, Tuple, Union
+
+import torch
+from torch import Tensor
+
+from .fused_binary import upcast
+from .reduction import align_weight, reduce_sum, weight_reduce_loss
+from .validation import check_same_shape
+
+DEFAULT_IGNORE_INDEX = -100
+QualityTarget = Tuple[Tensor, Tensor]
+CategoryTarget = Union[Tensor, QualityTarget]
+
+
+def check_labels(labels: Tensor,
+                 max_label: int,
+                 ignore_index: Optional[int] = None,
+                 name: str = 'labels') -> None:
+    """Raise ``ValueError`` if a label (other than ``ignore_index``) is outside
+    ``[0, max_label]``. One device synchronisation."""
+    if labels.numel() == 0:
+        return
+    if ignore_index is not None:
+        labels = labels.masked_fill(labels == ignore_index, 0)
+    low, high = (int(v) for v in torch.aminmax(labels))
+    if low < 0 or high > max_label:
+        bad = low if low < 0 else high
+        ignored = '' if ignore_index is None else \
+            f' (or ignore_index={ignore_index})'
+        raise ValueError(f'{name} must lie in [0, {max_label}]{ignored}, '
+                         f'got {bad}')
+
+
+def check_background_channel(labels: Tensor, num_classes: int, loss_name: str) -> None:
+    """Raise if no label is the background index ``C`` while label ``C - 1`` is the
+    majority: the head predicts ``C + 1`` channels for a sigmoid loss (its config
+    lacks ``use_sigmoid=True``, which MMDetection's heads read from ``loss_cls``).
+    One device synchronisation."""
+    if bool((labels == num_classes).any()):
+        return
+    if int((labels == num_classes - 1).sum()) * 2 > labels.numel():
+        raise ValueError(
+            f'{loss_name}(use_sigmoid=True) got pred with {num_classes} channels and '
+            f'no label {num_classes} (background), while label {num_classes - 1} is '
+            'the majority: the head predicts C + 1 channels. MMDetection heads read '
+            "use_sigmoid from the loss config: set use_sigmoid=True in the head's "
+            'loss_cls, or use_sigmoid=False for a softmax loss.')
+
+
+def check_label_shape(pred: Tensor, labels: Tensor) -> None:
+    """Integer labels are ``(N,)`` for an ``(N, channels)`` prediction."""
+    if pred.dim() != 2:
+        raise ValueError(f'pred must have shape (N, num_channels) with integer '
+                         f'labels, got {tuple(pred.shape)}')
+    if labels.shape != pred.shape[:1]:
+        raise ValueError(f'labels must have shape (N,) = ({pred.shape[0]},) for '
+                         f'pred of shape {tuple(pred.shape)}, got '
+                         f'{tuple(labels.shape)}')
+
+
+def binary_targets(labels: Tensor, num_classes: int,
+                   dtype: torch.dtype = torch.float32) -> Tensor:
+    """``(N,)`` labels in ``[0, C]`` to ``(N, C)`` one-hot targets of ``dtype``;
+    label ``C`` (background) gives a row of zeros."""
+    return torch.nn.functional.one_hot(
+        labels.long().clamp(min=0, max=num_classes), num_classes + 1)[:, :num_classes].to(dtype)
+
+
+def _float_dtype(pred: Tensor) -> torch.dtype:
+    return upcast(pred).dtype if pred.is_floating_point() else torch.float32
+
+
+def split_binary_target(pred: Tensor, target: CategoryTarget, quality: bool,
+                        loss_name: str) -> Tuple[Tensor, Optional[Tensor]]:
+    """Check a binary loss's target against ``pred`` and return ``(labels or dense
+    target, scores or None)``."""
+    if isinstance(target, (tuple, list)):
+        if not quality:
+            raise TypeError(f'{loss_name} takes integer labels or a float target, got '
+                            'a tuple: (labels, scores) targets are for the quality '
+                            'losses (QualityFocalLoss, VarifocalLoss)')
+        if len(target) != 2:
+            raise ValueError(f'{loss_name} takes a (labels, scores) tuple, got '
+                             f'{len(target)} items')
+        labels, scores = target
+        if labels.is_floating_point() or not scores.is_floating_point():
+            raise TypeError(f'{loss_name} takes (labels, scores) as (integer, float) '
+                            f'tensors, got ({labels.dtype}, {scores.dtype})')
+        if pred.dim() != 2 or labels.shape != pred.shape[:1] \
+                or scores.shape != pred.shape[:1]:
+            raise ValueError(f'{loss_name}: labels and scores must have shape (N,) = '
+                             f'({pred.shape[0] if pred.dim() else 1},) for pred of '
+                             f'shape {tuple(pred.shape)}, got {tuple(labels.shape)} '
+                             f'and {tuple(scores.shape)}')
+        return labels, scores
+    if not isinstance(target, Tensor):
+        raise TypeError(f'{loss_name}: target must be a tensor'
+                        f'{" or a (labels, scores) tuple" if quality else ""}, '
+                        f'got {type(target).__name__}')
+    if target.is_floating_point():
+        check_same_shape(pred, target, 'pred and float target')
+        return target, None
+    if quality:
+        raise TypeError(f'{loss_name} takes a (labels, scores) tuple or an (N, C) '
+                        f'float target, got integer labels of shape '
+                        f'{tuple(target.shape)}')
+    check_label_shape(pred, target)
+    return target, None
+
+
+def binary_loss(elementwise: Callable[..., Tensor],
+                fused: Optional[Callable[..., Tensor]],
+                pred: Tensor,
+                target: CategoryTarget,
+                weight: Optional[Tensor] = None,
+                reduction: str = 'mean',
+                avg_factor: Optional[Union[float, Tensor]] = None,
+                *,
+                loss_name: str = 'loss',
+                quality: bool = False,
+                ignore_index: Optional[int] = None,
+                class_weight: Optional[Tensor] = None,
+                label_smoothing: float = 0.0,
+                avg_non_ignore: bool = False,
+                sum_classes: bool = False,
+                activated: bool = False,
+                check: bool = True,
+                **hyper) -> Tensor:
+    """A sigmoid category loss with MMDetection's conventions (see module doc).
+
+    Args:
+        elementwise: ``(pred (N, C), target (N, C) float, **hyper) -> (N, C)``, the
+            plain autograd reference.
+        fused: ``(pred, labels or dense target, weight, **hyper[, scores=...]) ->
+            scalar sum`` or ``None``; used for ``'mean'``/``'sum'`` on logits when
+            neither target nor weight needs a gradient.
+        pred: ``(N, C)`` logits (probabilities if ``activated``); any shape with a
+            float target of the same shape.
+        target: ``(N,)`` labels, a float target of ``pred``'s shape, or (quality
+            losses) a ``(labels, scores)`` tuple.
+        weight, reduction, avg_factor: as :func:`~.reduction.weight_reduce_loss`.
+        quality: the loss takes ``(labels, scores)`` or float targets only.
+        ignore_index: label of ignored rows (integer labels only).
+        class_weight: optional ``(C,)`` weights of each class's whole loss.
+        label_smoothing: targets become ``t (1 - s) + s / 2``.
+        avg_non_ignore: average ``'mean'`` over the valid elements.
+        sum_classes: ``'none'`` gives ``(N,)`` summed over classes, and ``'mean'``
+            divides by ``N`` (QFL's convention) instead of ``N * C``.
+        activated: ``pred`` holds probabilities.
+        check: run the label-range check (one host synchronisation).
+
+    Returns:
+        The weighted loss (``'none'``) or a scalar, in ``pred``'s dtype.
+    """
+    labels_or_dense, scores = split_binary_target(pred, target, quality, loss_name)
+    num_classes = pred.shape[-1] if pred.dim() else 1
+    integer = not labels_or_dense.is_floating_point()
+    if check and integer:
+        check_labels(labels_or_dense, num_classes, ignore_index)
+    if weight is not None:
+        weight = align_weight(weight, pred)
+    if integer and ignore_index is not None:
+        valid = (labels_or_dense != ignore_index)[:, None]
+        weight = valid if weight is None else weight * valid
+        labels_or_dense = labels_or_dense.masked_fill(~valid[:, 0], num_classes)
+        if avg_non_ignore and avg_factor is None and reduction == 'mean':
+            avg_factor = valid.sum() * num_classes
+    if class_weight is not None:
+        class_weight = class_weight.to(_float_dtype(pred))
+        weight = class_weight if weight is None else weight * class_weight
+    numel = pred.numel() // num_classes if sum_classes and pred.dim() else pred.numel()
+    needs_grad = (weight is not None and weight.requires_grad) or \
+        labels_or_dense.requires_grad
+    if fused is not None and reduction != 'none' and not activated and not needs_grad:
+        extra = {} if scores is None else {'scores': scores}
+        if label_smoothing:
+            extra['label_smoothing'] = label_smoothing
+        total = fused(pred, labels_or_dense, weight, **hyper, **extra)
+        return reduce_sum(total, numel, reduction, avg_factor).to(pred.dtype)
+    dtype = _float_dtype(pred)
+    if integer:
+        dense = binary_targets(labels_or_dense, num_classes, dtype)
+        if scores is not None:
+            dense = dense * scores.detach().to(dtype)[:, None]
+    else:
+        dense = labels_or_dense.to(dtype)
+    if label_smoothing:
+        dense = dense * (1 - label_smoothing) + 0.5 * label_smoothing
+    if weight is not None:
+        pred = torch.where(weight > 0, pred, pred.new_full((), 0.5 if activated else 0.0))
+    loss = elementwise(pred, dense, **hyper)
+    if sum_classes:
+        if weight is not None:
+            loss = loss * weight
+        loss, weight = loss.sum(-1), None
+    return weight_reduce_loss(loss, weight, reduction, avg_factor)
+
+
+def softmax_loss(elementwise: Callable[..., Tensor],
+                 pred: Tensor,
+                 labels: Tensor,
+                 weight: Optional[Tensor] = None,
+                 reduction: str = 'mean',
+                 avg_factor: Optional[Union[float, Tensor]] = None,
+                 *,
+                 ignore_index: Optional[int] = DEFAULT_IGNORE_INDEX,
+                 avg_non_ignore: bool = False,
+                 activated: bool = False,
+                 check: bool = True,
+                 **hyper) -> Tensor:
+    """A softmax category loss over ``C + 1`` logits with MMDetection's conventions.
+
+    Args:
+        elementwise: ``(pred (N, C + 1), labels (N,) in [0, C], **hyper) -> (N,)``.
+        pred: ``(N, C + 1)`` logits (probabilities if ``activated``).
+        labels: ``(N,)`` integer labels in ``[0, C]`` or ``ignore_index``.
+        weight, reduction, avg_factor: as :func:`~.reduction.weight_reduce_loss`.
+        ignore_index: label whose rows cost 0 (value and gradient), whatever their
+            logits; ``None``: no label is ignored.
+        avg_non_ignore: average ``'mean'`` over the non-ignored rows.
+        activated: ``pred`` holds probabilities.
+        check: run the label-range check (one host synchronisation).
+
+    Returns:
+        ``(N,)`` (``'none'``) or a scalar, in ``pred``'s dtype.
+    """
+    if isinstance(labels, (tuple, list)) or not isinstance(labels, Tensor) \
+            or labels.is_floating_point():
+        kind = type(labels).__name__ if not isinstance(labels, Tensor) else \
+            f'{labels.dtype} {tuple(labels.shape)}'
+        raise ValueError('a softmax loss (use_sigmoid=False) takes integer labels of '
+                         f'shape (N,), got {kind}')
+    check_label_shape(pred, labels)
+    if check:
+        check_labels(labels, pred.shape[1] - 1, ignore_index)
+    not_ignored = None if ignore_index is None else labels != ignore_index
+    keep = not_ignored
+    if weight is not None:
+        positive = align_weight(weight, labels) > 0
+        keep = positive if keep is None else keep & positive
+    if keep is not None:
+        fill = 1.0 / pred.shape[1] if activated else 0.0
+        pred = torch.where(keep[:, None], pred, pred.new_full((), fill))
+        labels = labels.masked_fill(~keep, 0)
+    loss = elementwise(pred, labels, **hyper)
+    if keep is not None:
+        loss = loss * keep
+    if not_ignored is not None and avg_non_ignore and avg_factor is None \
+            and reduction == 'mean':
+        avg_factor = not_ignored.sum()
+    return weight_reduce_loss(loss, weight, reduction, avg_factor)

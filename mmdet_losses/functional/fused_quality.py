@@ -1,0 +1,139 @@
+"""Fused Quality Focal Loss and Varifocal Loss on the fused binary engine
+(:mod:`~mmdet_losses.functional.fused_binary`); the plain autograd references are
+:func:`~.quality.quality_focal_loss` and :func:`~.quality.varifocal_loss`.
+
+With ``p = sigmoid(x)``, ``d = p - t``, ``BCE = (1 - t) x + softplus(-x)`` and
+``dBCE/dx = p - t``, ``dp/dx = p (1 - p)``:
+
+.. math::
+    QFL = |d|^{\\beta}\\, \\mathrm{BCE}, \\quad
+    \\frac{\\partial QFL}{\\partial x} = |d|^{\\beta} d
+        + \\beta\\, \\mathrm{sign}(d)\\, |d|^{\\beta - 1} p (1 - p)\\, \\mathrm{BCE}
+
+.. math::
+    VFL = \\begin{cases} w\\, \\mathrm{BCE} & t > 0 \\\\
+                         \\alpha\\, d^{\\gamma}\\, \\mathrm{BCE} & t \\le 0 \\end{cases},
+    \\quad
+    \\frac{\\partial VFL}{\\partial x} = \\begin{cases} w\\, d & t > 0 \\\\
+        \\alpha\\, d^{\\gamma} \\big(d + \\gamma \\frac{p (1 - p)}{d} \\mathrm{BCE}\\big)
+        & t \\le 0 \\end{cases}
+
+with ``w = t`` (``iou_weighted``) or 1. For ``t = 0`` (every negative) ``d = p`` and
+``p (1 - p) / d = 1 - p``, so no division is needed; for ``t <= 0``, ``d >= p`` and the
+ratio is at most ``1 - p``: finite everywhere.
+"""
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor
+
+from .fused_binary import Target, binary_logit_terms, fused_binary_sum, register_terms
+
+
+def _tiny(x: Tensor) -> float:
+    return torch.finfo(x.dtype).tiny
+
+
+def _abs_power(value: Tensor, power: float) -> Tensor:
+    if power == 2:
+        return value * value
+    if power == 1:
+        return value.abs()
+    return value.abs().clamp(min=_tiny(value)).pow(power) if power else \
+        torch.ones_like(value)
+
+
+def qfl_terms(x: Tensor, t: Target, hyper: Tuple[float], need_loss: bool,
+              need_grad: bool) -> Tuple[Optional[Tensor], Optional[Tensor]]:
+    """Element-wise QFL and/or its derivative; ``hyper = (beta,)``."""
+    beta, = hyper
+    p, p_neg, bce = binary_logit_terms(x, t)
+    d = p - t if not (isinstance(t, float) and t == 0) else p
+    modulator = _abs_power(d, beta)
+    loss = grad = None
+    if need_loss:
+        loss = modulator * bce
+    if need_grad:
+        if beta == 2:
+            grad = d * (d * d + 2 * p * p_neg * bce)
+        elif beta == 0:
+            grad = d
+        else:
+            slope = torch.sign(d) * d.abs().clamp(min=_tiny(x)).pow(beta - 1)
+            grad = modulator * d + beta * slope * p * p_neg * bce
+    return loss, grad
+
+
+def vfl_terms(x: Tensor, t: Target, hyper: Tuple[float, float, bool],
+              need_loss: bool,
+              need_grad: bool) -> Tuple[Optional[Tensor], Optional[Tensor]]:
+    """Element-wise VFL and/or its derivative; ``hyper = (alpha, gamma,
+    iou_weighted)``."""
+    alpha, gamma, iou_weighted = hyper
+    p, p_neg, bce = binary_logit_terms(x, t)
+    if isinstance(t, float) and t == 0:
+        d, ratio = p, p_neg
+    else:
+        d = p - t
+        ratio = p * p_neg / d.clamp(min=_tiny(x))
+    negative_factor = alpha * _abs_power(d, gamma)
+    if isinstance(t, float):
+        positive = t > 0
+        positive_factor = t if iou_weighted else 1.0
+    else:
+        positive = t > 0
+        positive_factor = t if iou_weighted else torch.ones_like(t)
+    loss = grad = None
+    if need_loss:
+        loss_negative = negative_factor * bce
+        if isinstance(positive, bool):
+            loss = positive_factor * bce if positive else loss_negative
+        else:
+            loss = torch.where(positive, positive_factor * bce, loss_negative)
+    if need_grad:
+        grad_negative = negative_factor * (d + gamma * ratio * bce)
+        if isinstance(positive, bool):
+            grad = positive_factor * d if positive else grad_negative
+        else:
+            grad = torch.where(positive, positive_factor * d, grad_negative)
+    return loss, grad
+
+
+register_terms('qfl', qfl_terms)
+register_terms('vfl', vfl_terms)
+
+
+def quality_focal_loss_sum(pred: Tensor, target: Tensor,
+                           weight: Optional[Tensor] = None,
+                           beta: float = 2.0,
+                           scores: Optional[Tensor] = None) -> Tensor:
+    """``sum(weight * quality_focal_loss(pred, t))``, fused.
+
+    Args:
+        pred: ``(N, C)`` logits.
+        target: ``(N, C)`` float soft targets, or ``(N,)`` integer labels (``C`` =
+            background) with ``scores``.
+        weight: optional weights broadcastable to ``(N, C)``, without gradient.
+        beta: modulating power.
+        scores: ``(N,)`` target of each row's label column (the IoU quality).
+
+    Returns:
+        scalar (float32 for half-precision ``pred``).
+    """
+    hyper = (float(beta), )
+    if target.is_floating_point():
+        return fused_binary_sum('qfl', pred, target, weight, hyper)
+    return fused_binary_sum('qfl', pred, target, weight, hyper, 0.0, scores.detach())
+
+
+def varifocal_loss_sum(pred: Tensor, target: Tensor,
+                       weight: Optional[Tensor] = None,
+                       alpha: float = 0.75, gamma: float = 2.0,
+                       iou_weighted: bool = True,
+                       scores: Optional[Tensor] = None) -> Tensor:
+    """``sum(weight * varifocal_loss(pred, t))``, fused; arguments as
+    :func:`quality_focal_loss_sum`."""
+    hyper = (float(alpha), float(gamma), bool(iou_weighted))
+    if target.is_floating_point():
+        return fused_binary_sum('vfl', pred, target, weight, hyper)
+    return fused_binary_sum('vfl', pred, target, weight, hyper, 0.0, scores.detach())

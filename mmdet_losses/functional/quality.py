@@ -1,0 +1,138 @@
+"""Quality-aware category losses and the distribution box loss, element-wise (the plain
+autograd references of the fused kernels in :mod:`.fused_quality`).
+
+* Quality Focal Loss and Distribution Focal Loss: Li et al., "Generalized Focal Loss",
+  NeurIPS 2020, arXiv 2006.04388 (GFL).
+* Varifocal Loss: Zhang et al., "VarifocalNet", CVPR 2021, arXiv 2008.13367.
+
+Targets ``t`` are soft scores in ``[0, 1]``: the IoU of the predicted box with its
+ground truth at the positive's class, 0 elsewhere. Half-precision inputs are computed
+in float32 and the result is cast back.
+"""
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .fused_binary import upcast
+
+
+def _tiny(x: Tensor) -> float:
+    return torch.finfo(x.dtype).tiny
+
+
+def _probability_and_bce(x: Tensor, t: Tensor, activated: bool):
+    if activated:
+        return x, F.binary_cross_entropy(x, t, reduction='none')
+    return torch.sigmoid(x), F.binary_cross_entropy_with_logits(x, t, reduction='none')
+
+
+def quality_focal_loss(pred: Tensor, target: Tensor, beta: float = 2.0,
+                       activated: bool = False) -> Tensor:
+    """Quality Focal Loss (GFL, eq. 5), element-wise.
+
+    .. math::
+        QFL(\\sigma, y) = -|y - \\sigma|^{\\beta}
+            \\big((1 - y) \\log(1 - \\sigma) + y \\log \\sigma\\big)
+
+    ``beta = 0`` is BCE; at a hard target ``y`` in ``{0, 1}`` it is the focal loss
+    without ``alpha``. The modulating factor vanishes where ``sigma = y``, unlike the
+    focal loss on soft targets (:func:`~.classification.sigmoid_focal_loss`).
+
+    Args:
+        pred: ``(N, C)`` logits (probabilities if ``activated``).
+        target: ``(N, C)`` soft targets in ``[0, 1]``.
+        beta: modulating power, ``>= 0`` (paper: 2).
+        activated: ``pred`` already holds probabilities.
+
+    Returns:
+        ``(N, C)`` loss in ``pred``'s dtype (MMDetection's ``QualityFocalLoss`` sums
+        it over classes; the registered module does too).
+
+    Note:
+        ``|y - sigma|`` is clamped at the smallest normal float before the power, so
+        that ``beta < 1`` has a finite gradient at ``sigma = y``.
+    """
+    x = upcast(pred)
+    t = target.to(x.dtype)
+    p, bce = _probability_and_bce(x, t, activated)
+    modulator = (p - t).abs()
+    if beta != 1:
+        modulator = modulator.clamp(min=_tiny(x)).pow(beta)
+    return (modulator * bce).to(pred.dtype)
+
+
+def varifocal_loss(pred: Tensor, target: Tensor, alpha: float = 0.75,
+                   gamma: float = 2.0, iou_weighted: bool = True) -> Tensor:
+    """Varifocal Loss (VarifocalNet, eq. 2), element-wise.
+
+    .. math::
+        VFL(p, q) = \\begin{cases}
+            -q \\big(q \\log p + (1 - q) \\log(1 - p)\\big) & q > 0 \\\\
+            -\\alpha p^{\\gamma} \\log(1 - p) & q = 0
+        \\end{cases}
+
+    written, as MMDetection does, with ``|p - q|^gamma`` in the second case (equal
+    for ``q = 0``). ``iou_weighted=False`` weighs positives by 1 instead of ``q``.
+    The positives' weight ``q`` is a target (no gradient); the negatives' ``p^gamma``
+    is differentiated, as in the focal loss.
+
+    Args:
+        pred: ``(N, C)`` logits.
+        target: ``(N, C)`` IoU-aware targets ``q`` in ``[0, 1]``.
+        alpha: weight of the negatives, ``>= 0`` (paper: 0.75).
+        gamma: power of the negatives' modulating factor, ``>= 0`` (paper: 2).
+        iou_weighted: weigh the positives by ``q``.
+
+    Returns:
+        ``(N, C)`` loss in ``pred``'s dtype.
+    """
+    x = upcast(pred)
+    t = target.to(x.dtype)
+    p, bce = _probability_and_bce(x, t, False)
+    positive = t > 0
+    negative_factor = alpha * (p - t).abs().clamp(min=_tiny(x)).pow(gamma)
+    positive_factor = t if iou_weighted else torch.ones_like(t)
+    return (bce * torch.where(positive, positive_factor, negative_factor)).to(pred.dtype)
+
+
+def dfl_bins(target: Tensor, num_bins: int):
+    """The two bins around each target and their weights.
+
+    ``left = min(floor(y), n - 1)``, ``right = left + 1``, ``w_left = right - y``,
+    ``w_right = y - left``: a target of exactly ``n`` (the last bin) gets bins
+    ``n - 1`` and ``n`` with weights 0 and 1 instead of indexing bin ``n + 1``.
+    """
+    last = num_bins - 1
+    left = target.detach().floor().clamp(min=0, max=last - 1).long()
+    w_left = (left + 1).to(target.dtype) - target
+    return left, left + 1, w_left, 1 - w_left
+
+
+def distribution_focal_loss(pred: Tensor, target: Tensor) -> Tensor:
+    """Distribution Focal Loss (GFL, eq. 6), per distribution.
+
+    .. math::
+        DFL(S_i, S_{i+1}) = -\\big((y_{i+1} - y) \\log S_i + (y - y_i) \\log S_{i+1}\\big)
+
+    with ``S = softmax(pred)`` over the ``n + 1`` bins ``0, 1, ..., n`` and
+    ``y_i <= y <= y_{i+1}`` the two bins around the target.
+
+    Args:
+        pred: ``(N, n + 1)`` logits of the discretised distribution (``n >= 1``).
+        target: ``(N,)`` float distances in bin units, in ``[0, n]``.
+
+    Returns:
+        ``(N,)`` loss in ``pred``'s dtype.
+
+    Note:
+        A target of exactly ``n`` uses bins ``n - 1`` and ``n`` with weights 0 and 1,
+        i.e. ``-log S_n``, the limit from below. MMDetection's function indexes bin
+        ``n + 1`` there (its GFL head clamps targets to ``n - 0.01`` first).
+    """
+    x = upcast(pred)
+    y = target.to(x.dtype)
+    log_p = F.log_softmax(x, dim=-1)
+    left, right, w_left, w_right = dfl_bins(y, x.shape[-1])
+    loss = -(log_p.gather(-1, left[..., None]).squeeze(-1) * w_left
+             + log_p.gather(-1, right[..., None]).squeeze(-1) * w_right)
+    return loss.to(pred.dtype)

@@ -1,0 +1,96 @@
+"""Registered MPDIoU, Shape-IoU and Powerful-IoU losses: the IoU-family contract of
+:class:`~mmdet_losses.losses.iou._IoUFamilyLoss` (``eps``, ``alpha``, ``inner_ratio``,
+``focaler_range``) around :mod:`mmdet_losses.functional.iou_frontier`. Decoded
+``(N, 4)`` boxes; ``'none'`` gives ``(N,)``."""
+from typing import Optional, Sequence
+
+from ..functional import iou_frontier as F_frontier
+from ..functional.compile import maybe_compiled
+from ..functional.validation import check_choice, check_number
+from ..registry import MODELS
+from .iou import _IoUFamilyLoss
+
+
+@MODELS.register_module()
+class MPDIoULoss(_IoUFamilyLoss):
+    """Minimum Point Distance IoU loss, see
+    :func:`~mmdet_losses.functional.mpdiou_loss`.
+
+    Args:
+        image_size: ``(W, H)``, required, each ``> 0``: the size of the network's
+            input images after resize and padding, the paper's normaliser
+            (``(1333, 800)`` for MMDetection's 1x COCO pipeline).
+        eps, alpha, inner_ratio, focaler_range, reduction, loss_weight: as for
+            every IoU-family loss.
+    """
+
+    loss_fn = staticmethod(maybe_compiled(F_frontier.mpdiou_loss))
+
+    def __init__(self, image_size: Sequence[float], eps: float = 1e-6,
+                 alpha: float = 1.0, reduction: str = 'mean',
+                 loss_weight: float = 1.0, inner_ratio: Optional[float] = None,
+                 focaler_range: Optional[Sequence[float]] = None) -> None:
+        super().__init__(eps, alpha, reduction, loss_weight, inner_ratio,
+                         focaler_range)
+        self.image_size = F_frontier.check_image_size(image_size)
+
+    def loss_kwargs(self):
+        return {'image_size': self.image_size, **super().loss_kwargs()}
+
+
+@MODELS.register_module()
+class ShapeIoULoss(_IoUFamilyLoss):
+    """Shape-IoU loss, see :func:`~mmdet_losses.functional.shape_iou_loss`.
+
+    Args:
+        scale: ``>= 0``, the exponent of the target-shape weights (0: equal
+            weights).
+        theta: shape-cost exponent, in ``[1, 10]`` (paper: 4).
+        eps, alpha, inner_ratio, focaler_range, reduction, loss_weight: as for
+            every IoU-family loss.
+    """
+
+    loss_fn = staticmethod(maybe_compiled(F_frontier.shape_iou_loss))
+
+    def __init__(self, scale: float = 0.0, theta: float = 4.0, eps: float = 1e-6,
+                 alpha: float = 1.0, reduction: str = 'mean',
+                 loss_weight: float = 1.0, inner_ratio: Optional[float] = None,
+                 focaler_range: Optional[Sequence[float]] = None) -> None:
+        super().__init__(eps, alpha, reduction, loss_weight, inner_ratio,
+                         focaler_range)
+        self.scale = check_number('scale', scale, low=0.0)
+        self.theta = check_number('theta', theta, 1.0, 10.0)
+
+    def loss_kwargs(self):
+        return {**super().loss_kwargs(), 'scale': self.scale, 'theta': self.theta}
+
+
+@MODELS.register_module()
+class PIoULoss(_IoUFamilyLoss):
+    """Powerful-IoU loss v1 / v2, see :func:`~mmdet_losses.functional.piou_loss`.
+
+    Args:
+        version: ``'v1'`` or ``'v2'`` (non-monotonic attention).
+        focus_lambda: v2's ``lambda > 0`` (paper: 1.3).
+        eps, alpha, inner_ratio, focaler_range, reduction, loss_weight: as for
+            every IoU-family loss.
+    """
+
+    loss_fn = staticmethod(maybe_compiled(F_frontier.piou_loss))
+
+    def __init__(self, version: str = 'v1', focus_lambda: float = 1.3,
+                 eps: float = 1e-6, alpha: float = 1.0, reduction: str = 'mean',
+                 loss_weight: float = 1.0, inner_ratio: Optional[float] = None,
+                 focaler_range: Optional[Sequence[float]] = None) -> None:
+        super().__init__(eps, alpha, reduction, loss_weight, inner_ratio,
+                         focaler_range)
+        self.version = check_choice('version', version, F_frontier.PIOU_VERSIONS)
+        self.focus_lambda = check_number('focus_lambda', focus_lambda, low=0.0,
+                                         low_open=True)
+
+    def loss_kwargs(self):
+        return {**super().loss_kwargs(), 'version': self.version,
+                'focus_lambda': self.focus_lambda}
+
+
+__all__ = ['MPDIoULoss', 'ShapeIoULoss', 'PIoULoss']

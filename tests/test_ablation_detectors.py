@@ -1,0 +1,330 @@
+"""The ablation grid on MMDetection's detectors: where each keeps its losses, the
+head options each run needs, what is refused up front, and the one source of the
+loss settings (the grid's table, which configs/_base_/losses/ and the detector
+variants under configs/ must agree with)."""
+import functools
+import glob
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from mmdet_losses.ablation import (CATEGORY_LOSSES, LOCATION_LOSSES,
+                                   IncompatibleSetting, inspect_detector, make_grid)
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SHAPES_RETINANET = osp.join(REPO, 'configs/shapes/retinanet_r18_fpn_1xb4-1500i_shapes.py')
+COCO_RETINANET = osp.join(REPO, 'configs/retinanet/retinanet_r50_fpn_1x_coco.py')
+COCO_FCOS = osp.join(REPO, 'configs/fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py')
+ATSS = 'mmdet::atss/atss_r50_fpn_1x_coco.py'
+GFL = 'mmdet::gfl/gfl_r50_fpn_1x_coco.py'
+FASTER_RCNN = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
+CASCADE_RCNN = 'mmdet::cascade_rcnn/cascade-rcnn_r50_fpn_1x_coco.py'
+# Two objects in a 128 px image: 60 x 70 and 60 x 42 px.
+GT_BOXES = torch.tensor([[10.0, 20.0, 70.0, 90.0], [60.0, 8.0, 120.0, 50.0]])
+
+
+@functools.lru_cache(maxsize=None)
+def layout_of(base):
+    return inspect_detector(base)
+
+
+def run_config(tmp_path, base, cls, reg):
+    """The generated config of the single run ``cls`` x ``reg`` on ``base``."""
+    (run,) = make_grid([cls], [reg], layout=layout_of(base))
+    path = tmp_path / f'{run.name}.py'
+    path.write_text(run.config_text())
+    return Config.fromfile(str(path))
+
+
+def build(cfg):
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    from mmengine.registry import DefaultScope
+    from mmengine.utils import import_modules_from_strings
+    register_all_modules(init_default_scope=False)
+    import_modules_from_strings(**cfg.custom_imports)
+    with DefaultScope.overwrite_default_scope('mmdet'):  # as the runner does
+        return MODELS.build(cfg.model)
+
+
+def capture(loss_module):
+    """Record the ``(pred, target)`` rows of every call of ``loss_module`` that
+    carry weight (anchor heads pass every anchor, zero-weighted but positives)."""
+    calls = []
+    forward = loss_module.forward
+
+    def recording(pred, target, weight=None, *args, **kwargs):
+        keep = torch.ones(len(pred), dtype=torch.bool) if weight is None else (
+            weight.reshape(len(pred), -1) > 0).any(-1)
+        calls.append((pred.detach()[keep], target.detach()[keep]))
+        return forward(pred, target, weight, *args, **kwargs)
+
+    loss_module.forward = recording
+    return calls
+
+
+def train_losses(model):
+    """``model.loss`` on one 128 px image holding :data:`GT_BOXES`."""
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
+    torch.manual_seed(0)
+    sample = DetDataSample(metainfo=dict(
+        img_shape=(128, 128), ori_shape=(128, 128), pad_shape=(128, 128),
+        batch_input_shape=(128, 128), scale_factor=(1.0, 1.0)))
+    sample.gt_instances = InstanceData(bboxes=GT_BOXES.clone(),
+                                       labels=torch.tensor([0, 1]))
+    image = torch.randint(0, 256, (3, 128, 128), dtype=torch.uint8)
+    data = model.data_preprocessor({'inputs': [image], 'data_samples': [sample]},
+                                   training=True)
+    model.train()
+    return model.loss(data['inputs'], data['data_samples'])
+
+
+def assert_targets_are_gt_boxes(calls):
+    assert calls and any(len(t) for _, t in calls), 'no positive reached the loss'
+    for _, target in calls:
+        # every target row is one of the ground-truth boxes, in pixels
+        distance = (target[:, None, :] - GT_BOXES[None]).abs().amax(-1).amin(-1)
+        assert torch.allclose(distance, torch.zeros_like(distance), atol=1e-3), \
+            target
+
+
+def assert_ours(module, name):
+    assert type(module).__module__.startswith('mmdet_losses'), type(module)
+    assert type(module).__name__ == name
+
+
+def test_faster_rcnn_losses_in_rpn_and_roi_heads(tmp_path):
+    # Before: the run's config wrote model.bbox_head, which Faster R-CNN does not
+    # have ("'ConfigDict' object has no attribute 'bbox_head'").
+    cfg = run_config(tmp_path, FASTER_RCNN, 'ce', 'giou')
+    assert 'bbox_head' not in cfg.model
+    rpn, roi = cfg.model.rpn_head, cfg.model.roi_head.bbox_head
+    assert (rpn.reg_decoded_bbox, roi.reg_decoded_bbox) == (True, True)
+    assert dict(rpn.loss_bbox) == {'type': 'mmdet_losses.GIoULoss', 'loss_weight': 2.0}
+    assert dict(roi.loss_bbox) == {'type': 'mmdet_losses.GIoULoss',
+                                   'loss_weight': 10.0}
+    # the RPN keeps its objectness loss; the RoI head scores the classes
+    assert rpn.loss_cls.type == 'CrossEntropyLoss' and rpn.loss_cls.use_sigmoid
+    assert roi.loss_cls.type == 'mmdet_losses.CrossEntropyLoss'
+    assert roi.loss_cls.use_sigmoid is False and 'init_cfg' not in roi
+    model = build(cfg)
+    assert_ours(model.roi_head.bbox_head.loss_bbox, 'GIoULoss')
+    assert_ours(model.roi_head.bbox_head.loss_cls, 'CrossEntropyLoss')
+    rpn_calls = capture(model.rpn_head.loss_bbox)
+    roi_calls = capture(model.roi_head.bbox_head.loss_bbox)
+    losses = train_losses(model)
+    assert_targets_are_gt_boxes(rpn_calls)
+    assert_targets_are_gt_boxes(roi_calls)
+    for name in ('loss_rpn_bbox', 'loss_bbox', 'loss_cls'):
+        value = sum(losses[name]) if isinstance(losses[name], list) else losses[name]
+        assert torch.isfinite(value) and value > 0, (name, value)
+
+
+def test_cascade_rcnn_every_stage(tmp_path):
+    cfg = run_config(tmp_path, CASCADE_RCNN, 'ce', 'l1')
+    stages = cfg.model.roi_head.bbox_head
+    assert len(stages) == 3
+    for stage in stages:
+        assert dict(stage.loss_bbox) == {'type': 'mmdet_losses.L1Loss',
+                                         'loss_weight': 1.0}
+        assert stage.reg_decoded_bbox is False
+        assert stage.loss_cls.type == 'mmdet_losses.CrossEntropyLoss'
+    # the rest of each stage is the base's (a list is written whole)
+    assert [s.bbox_coder.target_stds[0] for s in stages] == [0.1, 0.05, 0.033]
+
+
+def test_atss_coordinate_loss_compares_boxes(tmp_path):
+    # ATSS decodes its predictions before every location loss: with
+    # reg_decoded_bbox=False the targets stay deltas (boxes vs deltas, loss 357).
+    cfg = run_config(tmp_path, ATSS, 'focal', 'l1')
+    assert cfg.model.bbox_head.reg_decoded_bbox is True
+    assert dict(cfg.model.bbox_head.loss_bbox) == {'type': 'mmdet_losses.L1Loss',
+                                                   'loss_weight': 1.0}
+    model = build(cfg)
+    assert_ours(model.bbox_head.loss_bbox, 'L1Loss')
+    calls = capture(model.bbox_head.loss_bbox)
+    losses = train_losses(model)
+    assert_targets_are_gt_boxes(calls)
+    assert all(torch.isfinite(v).all() for v in losses['loss_bbox'])
+
+
+def test_atss_softmax_ce_trains_from_the_background_prior(tmp_path):
+    cfg = run_config(tmp_path, ATSS, 'ce', 'giou')
+    model = build(cfg)
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmdet'):  # as the runner does
+        model.bbox_head.init_weights()
+    channels = model.bbox_head.cls_out_channels
+    assert channels == 81
+    bias = model.bbox_head.atss_cls.bias.detach().view(-1, channels)
+    # background 0.99, each of the 80 classes 0.01 / 80
+    assert torch.allclose(bias.softmax(-1)[:, -1], torch.tensor(0.99))
+    losses = train_losses(model)
+    assert all(torch.isfinite(v).all() for v in losses['loss_cls'])
+
+
+def test_gfl_keeps_a_quality_loss(tmp_path):
+    cfg = run_config(tmp_path, GFL, 'qfl', 'giou')
+    head = cfg.model.bbox_head
+    assert head.loss_cls.type == 'mmdet_losses.QualityFocalLoss'
+    assert dict(head.loss_bbox) == {'type': 'mmdet_losses.GIoULoss', 'loss_weight': 2.0}
+    assert head.loss_dfl.type == 'DistributionFocalLoss'  # kept
+    model = build(cfg)
+    assert_ours(model.bbox_head.loss_cls, 'QualityFocalLoss')
+    losses = train_losses(model)
+    for name in ('loss_cls', 'loss_bbox', 'loss_dfl'):
+        assert all(torch.isfinite(v).all() for v in losses[name])
+
+
+@pytest.mark.parametrize('base, cls, message', [
+    # GFL's QFL replaced by focal crashed: "'tuple' object has no attribute
+    # 'is_floating_point'"
+    (GFL, 'focal', r'GFLHead \(model.bbox_head\) trains its classifier on \(labels, '
+     r'IoU score\) targets, which only QualityFocalLoss, VarifocalLoss take; '
+     'got FocalLoss'),
+    (GFL, 'ce', 'got CrossEntropyLoss'),
+    (ATSS, 'qfl', r'QualityFocalLoss needs IoU-quality targets, which ATSSHead '
+     r'\(model.bbox_head\) does not compute'),
+    (FASTER_RCNN, 'focal', r'Shared2FCBBoxHead \(model.roi_head.bbox_head\) predicts '
+     'C \\+ 1 logits and scores them with a softmax'),
+])
+def test_what_cannot_work_is_refused_up_front(base, cls, message):
+    with pytest.raises(IncompatibleSetting, match=message):
+        make_grid([cls], ['giou'], layout=layout_of(base))
+
+
+def test_set_prediction_heads_are_refused():
+    with pytest.raises(IncompatibleSetting, match='DETRHead .* has a loss_iou'):
+        inspect_detector('mmdet::detr/detr_r50_8xb2-150e_coco.py')
+
+
+def test_fcos_coordinate_loss_normalises_by_the_stride(tmp_path):
+    # MMDetection's COCO FCOS regresses pixel distances (norm_on_bbox=False): an L1
+    # of hundreds (330 against 14 with distances in strides).
+    cfg = run_config(tmp_path, COCO_FCOS, 'focal', 'l1')
+    assert cfg.model.bbox_head.norm_on_bbox is True
+    assert 'reg_decoded_bbox' not in cfg.model.bbox_head
+    iou_cfg = run_config(tmp_path, COCO_FCOS, 'focal', 'giou')
+    assert 'norm_on_bbox' not in iou_cfg.model.bbox_head  # the base's: False
+    assert iou_cfg.model.bbox_head.loss_bbox.loss_weight == 1.0
+    model = build(cfg)
+    calls = capture(model.bbox_head.loss_bbox)
+    train_losses(model)
+    assert calls
+    target = calls[0][1]
+    sides = torch.cat([target[:, 2] - target[:, 0], target[:, 3] - target[:, 1]])
+    # 42-70 px objects on strides 8 and 16: at most 70 / 8 strides (pixels: >= 42)
+    assert 0 < sides.min() and sides.max() <= 70 / 8 + 1e-4, sides
+
+
+def test_retinanet_decoded_boxes_for_the_iou_family(tmp_path):
+    cfg = run_config(tmp_path, SHAPES_RETINANET, 'focal', 'giou')
+    assert cfg.model.bbox_head.reg_decoded_bbox is True
+    model = build(cfg)
+    calls = capture(model.bbox_head.loss_bbox)
+    train_losses(model)
+    assert_targets_are_gt_boxes(calls)
+
+
+def test_mmdet_names_are_kept_in_the_run_config(tmp_path):
+    (run,) = make_grid(['focal'], ['giou'], layout=inspect_detector(ATSS))
+    assert run.config_text().startswith(f"_base_ = ['{ATSS}']")
+    with pytest.raises(FileNotFoundError, match="config 'nowhere.py' not found"):
+        inspect_detector('nowhere.py')
+
+
+# ------------------------------------------------ one source for the loss settings
+
+# configs/_base_/losses/<file>.py spelling a grid entry under another name
+FILE_ALIASES = {'softmax-ce': 'ce', 'wiou-v3': 'wiou'}
+
+
+def _loss_files():
+    for path in sorted(glob.glob(osp.join(REPO, 'configs/_base_/losses/*.py'))):
+        stem = osp.splitext(osp.basename(path))[0]
+        cfg = Config.fromfile(path)
+        (loss,) = [dict(v) for k, v in cfg.items() if k.endswith('_loss')]
+        yield FILE_ALIASES.get(stem, stem), loss
+
+
+def test_loss_base_configs_agree_with_the_grid_table():
+    """Type and hyper-parameters; the weights are the detector's (below)."""
+    table = {**CATEGORY_LOSSES, **LOCATION_LOSSES}
+    for name, loss in _loss_files():
+        if name not in table:
+            continue
+        expected = {k: v for k, v in table[name].items() if k != 'loss_weight'}
+        loss = {k: tuple(v) if isinstance(v, list) else v for k, v in loss.items()}
+        assert loss == expected, name
+
+
+def _variants(folder, prefix, suffix):
+    for path in sorted(glob.glob(osp.join(REPO, 'configs', folder,
+                                          f'{prefix}_*{suffix}'))):
+        name = osp.basename(path)[len(prefix) + 1:-len(suffix)]
+        if name in LOCATION_LOSSES or name in CATEGORY_LOSSES or name == 'softmax-ce':
+            yield path, name
+
+
+def _written_head(base, cls, reg):
+    """The ``bbox_head`` part the grid writes for ``cls`` x ``reg`` on ``base``."""
+    (run,) = make_grid([cls], [reg], layout=layout_of(base))
+    head = run.overrides['bbox_head']
+    return {k: ({n: x for n, x in v.items() if n != '_delete_'}
+                if isinstance(v, dict) else v) for k, v in head.items()}
+
+
+@pytest.mark.parametrize('folder, prefix, suffix, base', [
+    ('retinanet', 'retinanet_r50_fpn', '_1x_coco.py', COCO_RETINANET),
+    ('fcos', 'fcos_r50-caffe_fpn_gn-head', '_1x_coco.py', COCO_FCOS),
+], ids=['retinanet', 'fcos'])
+def test_detector_variants_are_what_the_grid_writes(folder, prefix, suffix, base):
+    """configs/<detector>/<detector>_<loss>_... carries the loss, weight and head
+    options the grid writes for that loss on the detector's base config."""
+    base_head = Config.fromfile(base).model.bbox_head
+    base_cls = next(n for n, v in CATEGORY_LOSSES.items()
+                    if v['type'] == base_head.loss_cls.type
+                    and v.get('use_sigmoid') == base_head.loss_cls.use_sigmoid)
+    base_reg = next(n for n, v in LOCATION_LOSSES.items()
+                    if v['type'] == base_head.loss_bbox.type)
+    checked = 0
+    for path, name in _variants(folder, prefix, suffix):
+        variant = Config.fromfile(path).model.bbox_head
+        name = FILE_ALIASES.get(name, name)
+        if name in CATEGORY_LOSSES:
+            written = _written_head(base, name, base_reg)
+            assert dict(variant.loss_cls) == written['loss_cls'], path
+        else:
+            written = _written_head(base, base_cls, name)
+            assert dict(variant.loss_bbox) == written['loss_bbox'], path
+            for option in ('reg_decoded_bbox', 'norm_on_bbox'):
+                # both default to False in MMDetection's heads
+                default = base_head.get(option, False)
+                assert variant.get(option, default) == written.get(option, default), \
+                    (path, option)
+        checked += 1
+    assert checked >= 10
+
+
+def test_quality_losses_swap_in_the_quality_heads(tmp_path):
+    cfg = run_config(tmp_path, SHAPES_RETINANET, 'qfl', 'giou')
+    assert cfg.model.bbox_head.type == 'mmdet_losses.QualityRetinaHead'
+    assert 'mmdet_losses.models' in cfg.custom_imports.imports
+    fcos = run_config(tmp_path, COCO_FCOS, 'vfl', 'giou').model.bbox_head
+    assert fcos.type == 'mmdet_losses.QualityFCOSHead'
+    assert fcos.loss_centerness is None and fcos.centerness_on_reg is False
+    plain = run_config(tmp_path, SHAPES_RETINANET, 'focal', 'giou')
+    assert plain.model.bbox_head.type == 'RetinaHead'
+    assert plain.custom_imports.imports == ['mmdet_losses']
+
+
+@pytest.mark.parametrize('base, message', [
+    ('mmdet::vfnet/vfnet_r50_fpn_1x_coco.py', r'VFNetHead .* \(loss_bbox_refine\)'),
+    ('mmdet::tood/tood_r50_fpn_1x_coco.py', 'TOODHead .* takes probabilities'),
+])
+def test_heads_the_grid_cannot_rewire_are_named(base, message):
+    with pytest.raises(IncompatibleSetting, match=message):
+        inspect_detector(base)

@@ -1,0 +1,196 @@
+"""Paired statistics of the ablation report (mmdet_losses.ablation.stats and
+.compare): the t distribution, paired intervals and verdicts, the seeds a difference
+needs, and the report written from synthetic logs with known differences."""
+import csv
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from mmdet_losses.ablation import make_grid
+from mmdet_losses.ablation.compare import compare_with_baseline
+from mmdet_losses.ablation.report import collect_results, write_report
+from mmdet_losses.ablation.stats import (paired_difference, pooled_sd, seeds_needed,
+                                         t_central_probability, t_quantile)
+
+
+def test_t_distribution_closed_forms():
+    # df = 1 is the Cauchy distribution: P(|T| <= 1) = 2 atan(1) / pi = 0.5
+    assert t_central_probability(1.0, 1) == pytest.approx(0.5, abs=1e-12)
+    # df = 2: P(|T| <= t) = t / sqrt(t^2 + 2); t = sqrt(2) -> 1 / sqrt(2)
+    assert t_central_probability(math.sqrt(2), 2) == pytest.approx(0.5 ** 0.5)
+    # df = 3: (2/pi)(theta + sin cos), theta = atan(t / sqrt 3); t = sqrt 3 ->
+    # theta = pi/4: (2/pi)(pi/4 + 1/2) = 0.5 + 1/pi
+    assert t_central_probability(math.sqrt(3), 3) == pytest.approx(0.5 + 1 / math.pi)
+    # the two-sided 95% critical values of every t table
+    for df, value in ((1, 12.706), (2, 4.303), (4, 2.776), (9, 2.262), (30, 2.042)):
+        assert t_quantile(0.975, df) == pytest.approx(value, abs=5e-4)
+    assert t_quantile(0.025, 4) == pytest.approx(-t_quantile(0.975, 4))
+    assert t_quantile(0.5, 7) == 0.0
+    assert t_central_probability(math.inf, 3) == 1.0
+
+
+def test_t_quantile_matches_scipy():
+    stats = pytest.importorskip('scipy.stats')
+    for df in (*range(1, 41), 75, 200):
+        for p in (0.6, 0.8, 0.9, 0.975, 0.995, 0.1):
+            assert t_quantile(p, df) == pytest.approx(stats.t.ppf(p, df), rel=1e-9)
+
+
+def test_no_scipy_at_run_time():
+    code = ('import sys; sys.modules["scipy"] = None\n'
+            'from mmdet_losses.ablation.stats import t_quantile\n'
+            'print(round(t_quantile(0.975, 2), 4))')
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == '4.3027'
+
+
+@pytest.mark.parametrize('call, message', [
+    (lambda: t_quantile(0.975, 0), 'df must be an integer >= 1, got 0'),
+    (lambda: t_quantile(1.0, 3), r'p must be in \(0.0, 1.0\), got 1.0'),
+    (lambda: paired_difference({}, {}, level=95), r'level must be in \(0.0, 1.0\)'),
+    (lambda: seeds_needed(0.01, -1.0), 'sd must be >= 0.0, got -1.0'),
+])
+def test_bad_arguments_are_named(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_paired_difference_hand_values():
+    base = {0: 0.50, 1: 0.60, 2: 0.55}
+    # differences 0.04, 0.05, 0.06: mean 0.05, s = 0.01,
+    # half-width t(0.975, 2) s / sqrt 3 = 4.3027 * 0.01 / 1.7321 = 0.02484
+    better = paired_difference(base, {0: 0.54, 1: 0.65, 2: 0.61})
+    assert (better.n, better.verdict) == (3, 'better')
+    assert better.mean == pytest.approx(0.05) and better.sd == pytest.approx(0.01)
+    assert better.half_width == pytest.approx(0.024841, abs=1e-6)
+    assert better.low == pytest.approx(0.025159, abs=1e-6)
+    # differences +0.034, -0.026, +0.004: mean 0.004, s = 0.03,
+    # half-width 4.3027 * 0.03 / 1.7321 = 0.07452: [-0.0705, 0.0785]
+    noise = paired_difference(base, {0: 0.534, 1: 0.574, 2: 0.554})
+    assert noise.verdict == 'within noise'
+    assert noise.mean == pytest.approx(0.004) and noise.sd == pytest.approx(0.03)
+    assert (noise.low, noise.high) == pytest.approx((-0.070525, 0.078525), abs=1e-6)
+    worse = paired_difference(base, {0: 0.46, 1: 0.55, 2: 0.49})
+    assert worse.verdict == 'worse' and worse.mean == pytest.approx(-0.05)
+    # paired on the common seeds only; one pair has no spread
+    one = paired_difference(base, {2: 0.75, 9: 0.1})
+    assert (one.n, one.mean, one.sd, one.low, one.verdict) == (
+        1, pytest.approx(0.2), None, None, 'too few seeds')
+    assert paired_difference(base, {7: 0.5}).verdict == 'too few seeds'
+
+
+def test_pooled_spread_and_seeds_needed():
+    a = paired_difference({0: 0, 1: 0, 2: 0}, {0: 0.01, 1: -0.01, 2: 0.0})  # s 0.01
+    b = paired_difference({0: 0, 1: 0}, {0: 0.02, 1: -0.02})  # s = 0.02 * sqrt 2
+    # s_p^2 = (2 * 0.01^2 + 1 * 0.0008) / 3 = 0.000333
+    assert pooled_sd([a, b]) == (pytest.approx(math.sqrt(0.001 / 3)), 3)
+    assert pooled_sd([paired_difference({0: 1}, {0: 2})]) == (None, 0)
+    # normal approximation ((1.96 + 0.84) * 0.02 / 0.01)^2 = 31.4; with t: 34
+    assert seeds_needed(0.01, 0.02) == 34
+    for n, fits in ((34, True), (33, False)):
+        spread = t_quantile(0.975, n - 1) + t_quantile(0.8, n - 1)
+        assert (spread * 0.02 / math.sqrt(n) <= 0.01) is fits
+    assert seeds_needed(0.05, 0.01) == 3
+    assert seeds_needed(0.001, 0.05) is None  # more than 1000
+    assert seeds_needed(0.01, 0.0) == 2
+
+
+def _write_run(run_dir, ap, ap75, seed_in_log=None):
+    folder = run_dir / '20261202_040000' / 'vis_data'
+    folder.mkdir(parents=True)
+    records = [{'lr': 1e-3, 'loss': 1.0, 'loss_cls': 0.5, 'loss_bbox': 0.5,
+                'time': 0.3, 'iter': 20},
+               {'coco/bbox_mAP': ap, 'coco/bbox_mAP_50': min(1.0, ap + 0.2),
+                'coco/bbox_mAP_75': ap75, 'coco/bbox_mAP_s': ap,
+                'coco/bbox_mAP_m': ap, 'coco/bbox_mAP_l': -1.0, 'step': 20}]
+    (folder / 'scalars.json').write_text('\n'.join(map(json.dumps, records)) + '\n')
+    (run_dir / 'status.json').write_text(json.dumps({'state': 'done'}))
+
+
+# Synthetic logs: focal_l1 is the baseline. focal_giou is 0.05 AP better on every
+# seed (+- 0.004); focal_ciou differs by +0.034, -0.026, +0.004 (mean 0.004,
+# spread 0.03); focal_diou is 0.05 worse.
+BASE_AP = {0: 0.600, 1: 0.640, 2: 0.620}
+OFFSETS = {'l1': (0.0, 0.0, 0.0), 'giou': (0.054, 0.046, 0.050),
+           'ciou': (0.034, -0.026, 0.004), 'diou': (-0.05, -0.048, -0.052)}
+
+
+@pytest.fixture
+def synthetic_grid(tmp_path):
+    runs = make_grid(['focal'], list(OFFSETS), seeds=[0, 1, 2])
+    for run in runs:
+        offset = OFFSETS[run.reg_name][run.seed]
+        _write_run(tmp_path / run.name, BASE_AP[run.seed] + offset,
+                   BASE_AP[run.seed] + 0.1 + offset)
+    return runs, collect_results(runs, str(tmp_path)), tmp_path
+
+
+def test_known_differences_get_their_verdicts(synthetic_grid):
+    _, rows, _ = synthetic_grid
+    comparisons = {c['setting']: c for c in compare_with_baseline(rows)}
+    assert set(comparisons) == {'focal_giou', 'focal_ciou', 'focal_diou'}
+    assert {s: c['AP'].verdict for s, c in comparisons.items()} == {
+        'focal_giou': 'better', 'focal_ciou': 'within noise', 'focal_diou': 'worse'}
+    assert comparisons['focal_ciou']['AP'].mean == pytest.approx(0.004)
+    assert comparisons['focal_ciou']['AP'].sd == pytest.approx(0.03)
+    assert comparisons['focal_giou']['AP75'].verdict == 'better'
+    other = {c['setting']: c['AP'].verdict
+             for c in compare_with_baseline(rows, baseline='focal_giou')}
+    # ciou - giou: -0.020, -0.072, -0.046: mean -0.046 but s = 0.026, half-width
+    # 4.3027 * 0.026 / sqrt 3 = 0.0646: not beyond noise
+    assert other == {'focal_l1': 'worse', 'focal_ciou': 'within noise',
+                     'focal_diou': 'worse'}
+    with pytest.raises(ValueError, match="baseline must be one of the settings "
+                       r"\['focal_l1', .*\], got 'giou'"):
+        compare_with_baseline(rows, baseline='giou')
+
+
+def test_report_states_the_comparison_and_ranks_no_noise(synthetic_grid):
+    _, rows, work_dir = synthetic_grid
+    paths = write_report(rows, str(work_dir), 'synthetic')
+    text = open(paths['md'], encoding='utf-8').read()
+    assert '## Compared with focal_l1, paired by seed' in text
+    lines = {line.split(' | ')[0].strip('| '): line for line in text.splitlines()
+             if line.startswith('| focal_')}
+    # setting | seeds | dAP | AP 95% CI | AP verdict | dAP75 | AP75 95% CI | verdict
+    assert lines['focal_giou'].startswith('| focal_giou | 3 | +0.050 | [+0.040, +0.060]'
+                                          ' | better |')
+    assert '| focal_ciou | 3 | +0.004 | [-0.071, +0.079] | within noise |' in text
+    assert ('AP: better than focal_l1 beyond noise: focal_giou; worse than focal_l1 '
+            'beyond noise: focal_diou; within noise of focal_l1, not ranked: '
+            'focal_ciou.') in text
+    # comparisons follow the grid's order, not the size of the difference
+    order = [s for s in ('focal_giou', 'focal_ciou', 'focal_diou')
+             if f'| {s} | 3 |' in text]
+    assert order == ['focal_giou', 'focal_ciou', 'focal_diou']
+    assert '## How many seeds a difference needs' in text
+    # AP spread pooled over the three comparisons (df 6): giou s = 0.004,
+    # ciou 0.03, diou 0.002 -> sqrt((0.004^2 + 0.03^2 + 0.002^2) * 2 / 6) = 0.0175
+    seeds_line = next(line for line in text.splitlines() if line.startswith('| AP |'))
+    assert seeds_line.startswith('| AP | 0.0175 (6) |')
+    with open(paths['csv'], newline='', encoding='utf-8') as f:
+        table = {row['run']: row for row in csv.DictReader(f)}
+    assert table['focal_ciou_s1']['verdict_AP'] == 'within noise'
+    assert float(table['focal_giou_s0']['d_AP']) == pytest.approx(0.05)
+    assert table['focal_l1_s2']['verdict_AP'] == 'baseline'
+    assert table['focal_l1_s2']['baseline'] == 'focal_l1'
+
+
+def test_one_seed_is_too_few(tmp_path):
+    runs = make_grid(['focal'], ['l1', 'giou'], seeds=[0])
+    for run, ap in zip(runs, (0.5, 0.6)):
+        _write_run(tmp_path / run.name, ap, ap)
+    rows = collect_results(runs, str(tmp_path))
+    (comparison,) = compare_with_baseline(rows)
+    assert comparison['AP'].verdict == 'too few seeds'
+    text = open(write_report(rows, str(tmp_path))['md'], encoding='utf-8').read()
+    assert '| focal_giou | 1 | +0.100 | - | too few seeds |' in text
+    assert 'the run-to-run spread is unknown' in text
+    # without seeds nothing is compared
+    unseeded = make_grid(['focal'], ['l1', 'giou'])
+    assert compare_with_baseline(collect_results(unseeded, str(tmp_path))) == []
