@@ -157,7 +157,6 @@ def plot_dfl(path: str) -> None:
 def plot_ghmc(path: str) -> None:
     import matplotlib.pyplot as plt
     g = ghm_population()
-    valid = torch.ones_like(g, dtype=torch.bool)
     fig, axes = plt.subplots(1, 2, figsize=SIZE)
     axes[0].hist(g.numpy(), bins=30, color='C0', log=True)
     axes[0].set_xlabel('gradient norm g = |p - t|')
