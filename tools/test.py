@@ -13,6 +13,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if os.path.isdir(os.path.join(ROOT, 'mmdet_losses')):  # a checkout: its package
     sys.path.insert(0, ROOT)
 
+from mmdet_losses.utils.dist import finish_cpu_distributed  # noqa: E402
 from mmdet_losses.utils.doctor import ConfigError  # noqa: E402
 from mmdet_losses.utils.runner import (add_common_arguments,  # noqa: E402
                                        build_runner, config_from_args)
@@ -45,6 +46,7 @@ def main(argv=None):
 if __name__ == '__main__':
     try:
         main()
+        finish_cpu_distributed()
     except ConfigError as error:
         sys.exit(f'{error}\n(tools/check_config.py prints every finding; '
                  '--skip-config-check runs anyway)')

@@ -20,6 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if os.path.isdir(os.path.join(ROOT, 'mmdet_losses')):  # a checkout: its package
     sys.path.insert(0, ROOT)
 
+from mmdet_losses.utils.dist import finish_cpu_distributed  # noqa: E402
 from mmdet_losses.utils.doctor import ConfigError  # noqa: E402
 from mmdet_losses.utils.runner import (add_common_arguments,  # noqa: E402
                                        apply_train_options, build_runner,
@@ -58,6 +59,7 @@ def main(argv=None):
 if __name__ == '__main__':
     try:
         main()
+        finish_cpu_distributed()
     except ConfigError as error:
         sys.exit(f'{error}\n(tools/check_config.py prints every finding; '
                  '--skip-config-check runs anyway)')

@@ -8,6 +8,7 @@ skips its own ``init_dist``) and sets ``model_wrapper_cfg`` so that DDP is built
 ``device_ids=None``, the form DDP requires for CPU modules. With CUDA present it does
 nothing and MMEngine's own path runs unchanged.
 """
+import atexit
 import datetime
 import os
 import subprocess
@@ -106,4 +107,29 @@ def setup_cpu_distributed(cfg: Config, launcher: str,
         kwargs['timeout'] = datetime.timedelta(seconds=timeout_s)
     torch_dist.init_process_group(
         backend='gloo', rank=rank, world_size=world_size, **kwargs)
+    atexit.register(destroy_cpu_distributed)
     return True
+
+
+def destroy_cpu_distributed() -> None:
+    """Destroy the gloo process group before the interpreter exits.
+
+    A gloo group still alive when Python shuts down is torn down by C++ static
+    destructors while its threads are joinable, which aborts the process
+    (``terminate called without an active exception``, SIGABRT) after a run that
+    otherwise succeeded: torchrun then reports the run as failed. Registered with
+    :mod:`atexit` by :func:`setup_cpu_distributed`; a no-op once destroyed.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.destroy_process_group()
+
+
+def finish_cpu_distributed() -> None:
+    """End a multi-process CPU run that succeeded: wait for every rank (so that no
+    rank tears its connections down while another still uses them), then destroy
+    the gloo group. Nothing happens in a single-process run or under CUDA, where
+    MMEngine's own set-up is in charge."""
+    if (torch_dist.is_available() and torch_dist.is_initialized()
+            and torch_dist.get_backend() == 'gloo' and not torch.cuda.is_available()):
+        torch_dist.barrier()
+        destroy_cpu_distributed()
