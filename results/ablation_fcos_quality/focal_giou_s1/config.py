@@ -1,0 +1,16 @@
+_base_ = ['/work/main/configs/shapes/fcos_r18_fpn_gn-head_giou_1xb4-1500i_shapes.py']
+custom_imports = dict(imports=['mmdet_losses'], allow_failed_imports=False)
+model = dict(
+    bbox_head=dict(
+        loss_bbox=dict(
+            type='mmdet_losses.GIoULoss',
+            _delete_=True,
+            loss_weight=1.0),
+        loss_cls=dict(
+            type='mmdet_losses.FocalLoss',
+            use_sigmoid=True,
+            gamma=2.0,
+            alpha=0.25,
+            loss_weight=1.0,
+            _delete_=True)))
+randomness = dict(seed=1)
