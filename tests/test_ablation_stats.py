@@ -194,3 +194,44 @@ def test_one_seed_is_too_few(tmp_path):
     # without seeds nothing is compared
     unseeded = make_grid(['focal'], ['l1', 'giou'])
     assert compare_with_baseline(collect_results(unseeded, str(tmp_path))) == []
+
+
+def _imbalance_tool():
+    import importlib.util
+    import os.path as osp
+    path = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools',
+                    'plot_imbalance.py')
+    spec = importlib.util.spec_from_file_location('plot_imbalance', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_imbalance_figure_reads_each_levels_summary(tmp_path):
+    """tools/plot_imbalance.py takes per-setting AP lists and the report's paired
+    differences from each level's summary.csv, skipping runs that did not finish."""
+    tool = _imbalance_tool()
+    levels = []
+    for level, focal_gain in ((1, -0.05), (4, 0.05)):
+        work_dir = tmp_path / f'level{level}'
+        runs = make_grid(['ce', 'focal'], ['l1'], seeds=[0, 1, 2])
+        for run in runs:
+            gain = focal_gain + 0.002 * run.seed if run.cls_name == 'focal' else 0.0
+            _write_run(work_dir / run.name, BASE_AP[run.seed] + gain, 0.5)
+        (work_dir / 'focal_l1_s2' / 'status.json').write_text('{"state": "failed"}')
+        write_report(collect_results(runs, str(work_dir)), str(work_dir))
+        settings = tool.read_level(str(work_dir))
+        assert settings['ce']['AP'] == pytest.approx([0.6, 0.64, 0.62])
+        assert settings['focal']['AP'] == pytest.approx(
+            [0.6 + focal_gain, 0.642 + focal_gain])
+        assert settings['focal']['d_AP'] == pytest.approx(focal_gain + 0.001)
+        assert settings['focal']['verdict_AP'] == ('worse' if focal_gain < 0
+                                                   else 'better')
+        levels.append(dict(anchors=1000.0 * level, settings=settings))
+    out = tmp_path / 'figure.png'
+    tool.plot(levels, str(out))
+    assert out.stat().st_size > 10000
+    with pytest.raises(FileNotFoundError, match='no summary.csv'):
+        tool.read_level(str(tmp_path / 'nowhere'))
+    with pytest.raises(SystemExit):
+        tool.main(['configs/x.py'])

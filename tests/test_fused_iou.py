@@ -1,5 +1,5 @@
-"""The fused IoU-family sums (``functional/fused_iou.py``: one reduction forward, a
-hand-derived backward) against the plain autograd forms they replace: values and
+"""The fused IoU-family sums (``functional/fused_iou.py``: the sum and its
+hand-derived gradient in one forward pass, a backward that scales it) against the plain autograd forms they replace: values and
 gradients on random boxes, gradcheck, the degenerate matrix and the kinks, every
 hyper-parameter, and the routing of the registered losses."""
 import pytest
@@ -209,6 +209,48 @@ def test_grad_output_and_weight_scale_the_gradient():
     torch.testing.assert_close(grad3, 1.5 * grad, rtol=1e-14, atol=0)
 
 
+def test_retained_graph_backward_twice_recomputes():
+    """The first backward scales the forward's gradient in place; a second one
+    through the retained graph must not see that scaled tensor again."""
+    pred, target = random_pairs(11, seed=8)
+    weight = torch.rand(11, dtype=torch.float64,
+                        generator=torch.Generator().manual_seed(8))
+    p, t = pred.clone().requires_grad_(True), target.clone().requires_grad_(True)
+    out = iou_family_sum('ciou', p, t, weight)
+    (2 * out).backward(retain_graph=True)
+    first = p.grad.clone(), t.grad.clone()
+    p.grad = t.grad = None
+    (5 * out).backward()
+    _, plain_pred, plain_target = value_and_grads(
+        lambda a, b: reference_sum('ciou', a, b, weight), pred, target)
+    for got, factor in ((first, 2), ((p.grad, t.grad), 5)):
+        torch.testing.assert_close(got[0], factor * plain_pred, **TOLERANCE[torch.float64])
+        torch.testing.assert_close(got[1], factor * plain_target,
+                                   **TOLERANCE[torch.float64])
+
+
+def test_gradient_in_the_forward_only_when_asked(monkeypatch):
+    """No gradient pass without a box that needs one; with ``pred`` alone, none
+    for ``target``; two losses on the same boxes accumulate."""
+    calls = []
+    kernel = fused_iou.KERNELS['giou']
+
+    def spy(pred, target, weight, hyper, need_target):
+        calls.append(need_target)
+        return kernel.weighted_sum_and_grad(pred, target, weight, hyper, need_target)
+
+    monkeypatch.setitem(fused_iou.KERNELS, 'giou',
+                        kernel._replace(weighted_sum_and_grad=spy))
+    pred, target = random_pairs(6, seed=2)
+    iou_family_sum('giou', pred, target)
+    assert calls == []
+    p = pred.clone().requires_grad_(True)
+    (iou_family_sum('giou', p, target) + 3 * iou_family_sum('giou', p, target)).backward()
+    assert calls == [False, False]
+    _, plain, _ = value_and_grads(lambda a, b: reference_sum('giou', a, b), pred, target)
+    torch.testing.assert_close(p.grad, 4 * plain, **TOLERANCE[torch.float64])
+
+
 def test_bad_arguments_are_named():
     pred, target = random_pairs(3)
     with pytest.raises(TypeError, match=r"giou fused sum takes \['eps', 'alpha'\], "
@@ -341,14 +383,17 @@ def test_compiled_kernel_equals_eager():
             weight = torch.rand(n, generator=torch.Generator().manual_seed(n))
             compiled = value_and_grads(lambda p, t: iou_family_sum(
                 'siou', p, t, weight, theta=4.0), pred, target)
+            with torch.no_grad():
+                value = iou_family_sum('siou', pred, target, weight, theta=4.0)
             graphs.append(counters['stats']['unique_graphs'])
             F.set_compile(False)
             eager = value_and_grads(lambda p, t: iou_family_sum(
                 'siou', p, t, weight, theta=4.0), pred, target)
             F.set_compile(True)
             assert_same(compiled, eager, rtol=1e-5, atol=1e-6)
+            torch.testing.assert_close(value, eager[0], rtol=1e-5, atol=1e-6)
         assert fused_iou.KERNELS['siou'].weighted_sum._compiled is not None
-        assert fused_iou.KERNELS['siou'].weighted_grad._compiled is not None
+        assert fused_iou.KERNELS['siou'].weighted_sum_and_grad._compiled is not None
         assert graphs[1] == graphs[0], 'a new batch size recompiled'
     finally:
         F.set_compile(previous)

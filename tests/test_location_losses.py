@@ -265,6 +265,30 @@ def test_ciou_equals_diou_for_equal_aspect_ratios():
             F.diou_loss(pred, target))
 
 
+def test_ciou_angle_gap_is_the_difference_of_two_atans():
+    """One atan of ``(r^gt - r) / (1 + r^gt r)`` equals ``atan r^gt - atan r`` for
+    sizes >= 0, zero widths and heights (ratios up to w / eps) included, and
+    autograd through it gives a point box exactly no height gradient."""
+    from mmdet_losses.functional.box_geometry import (aligned_box_terms,
+                                                      aspect_angle_gap)
+    pred, target = random_pairs(200, seed=9)
+    pred[:20, 3] = pred[:20, 1]          # zero heights: r = w / eps
+    pred[20:40, 2] = pred[20:40, 0]      # zero widths: r = 0
+    target[40:60, 3] = target[40:60, 1]
+    pred[60:80] = pred[60:80, :2].repeat(1, 2)  # point boxes
+    pred.requires_grad_(True)
+    for eps in (1e-6, 1e-3):
+        terms = aligned_box_terms(pred, target, eps)
+        two = torch.atan(terms.target_w / (terms.target_h + eps)) - \
+            torch.atan(terms.pred_w / (terms.pred_h + eps))
+        torch.testing.assert_close(aspect_angle_gap(terms, eps), two, rtol=1e-12,
+                                   atol=1e-12)
+    gap = aspect_angle_gap(aligned_box_terms(pred, target, 1e-6), 1e-6)
+    grad, = torch.autograd.grad(gap.sum(), pred)
+    assert (grad[60:80, 1] == 0).all() and (grad[60:80, 3] == 0).all()
+    assert torch.isfinite(grad).all()
+
+
 def test_eiou_equals_diou_for_equal_sizes():
     pred, target = random_pairs(64, seed=6)
     pred = torch.cat([pred[:, :2], pred[:, :2] + target[:, 2:] - target[:, :2]], 1)

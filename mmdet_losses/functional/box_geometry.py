@@ -14,6 +14,7 @@ coincident, disjoint, nested and huge ones:
 * half-precision inputs are upcast to float32 once, here (image-scale coordinates
   overflow float16 when squared or multiplied); losses cast their result back.
 """
+import math
 from numbers import Real
 from typing import NamedTuple, Optional, Sequence, Tuple
 
@@ -110,6 +111,29 @@ def aligned_box_terms(pred: Tensor, target: Tensor, eps: float = 1e-6) -> BoxTer
 
 
 # ------------------------------------------------------- Inner-IoU and Focaler-IoU
+#: CIoU's ``4 / pi^2``: ``v = ASPECT_FACTOR * aspect_angle_gap(terms)^2`` in [0, 1).
+ASPECT_FACTOR = 4 / math.pi**2
+
+
+def aspect_angle_gap(terms: BoxTerms, eps: float = 1e-6) -> Tensor:
+    """CIoU's angle gap ``atan(r^gt) - atan(r)``, ``r = w / (h + eps)``, with one
+    ``atan``:
+
+    .. math::
+        \arctan r^{gt} - \arctan r = \arctan \frac{r^{gt} - r}{1 + r^{gt} r}
+
+    exact for ``r, r^gt >= 0`` (sizes are clamped at 0 by the geometry core, so
+    ``1 + r^{gt} r >= 1`` and the gap lies in ``(-pi/2, pi/2)``, where the
+    subtraction formula of ``tan`` holds). Its derivative in ``r`` is
+    ``-1 / (1 + r^2)``, as for the two-``atan`` form, and autograd's gradient
+    through it has no cancellation at point boxes (``w = 0`` gives ``dr/dh = 0``
+    exactly). Needs ``eps > 0`` for a zero height, as every ratio of the family.
+    ``(N,)``."""
+    ratio_gt = terms.target_w / (terms.target_h + eps)
+    ratio = terms.pred_w / (terms.pred_h + eps)
+    return torch.atan((ratio_gt - ratio) / (1 + ratio_gt * ratio))
+
+
 def check_iou_modifiers(inner_ratio: Optional[float],
                         focaler_range: Optional[Sequence[float]]
                         ) -> Tuple[Optional[float], Optional[Tuple[float, float]]]:

@@ -1,21 +1,24 @@
-"""Fused IoU-family losses: the weighted sum in one pass, with a hand-derived
-backward.
+"""Fused IoU-family losses: the weighted sum and its hand-derived gradient in one
+pass over the boxes.
 
 The plain autograd forms (:mod:`.iou`) keep a dozen ``(N,)`` intermediates of the
-geometry for the backward and run as many kernels each way. Here the forward is one
-reduction,
+geometry for the backward and run as many kernels each way. Here the loss is
 
-.. math:: S = \\sum_i w_i L(b_i, b^{gt}_i),
+.. math:: S = \sum_i w_i L(b_i, b^{gt}_i), \qquad
+    \frac{\partial S}{\partial b_i} = w_i \frac{\partial L}{\partial b_i},
 
-that stores no element-wise term (it runs the plain function itself, under
-``no_grad``, so the value is the reference's by construction), and the backward is
-one element-wise pass that recomputes the geometry from the boxes and applies the
-hand-derived gradient: the loss in its terms (:mod:`.iou_term_grads`, where the
-derivation is written out), then the terms in the coordinates, once for every loss
-(:mod:`.box_geometry_backward`). Both passes are compiled (:mod:`.compile`) where a
-compiler is available; the plain forms stay the reference the kernels are tested
-against (``tests/test_fused_iou.py``: values, gradients, gradcheck, the degenerate
-matrix and the kinks).
+with the value from the plain function itself (so it is the reference's by
+construction) and the gradient from the hand-derived chain: the loss in its terms
+(:mod:`.iou_term_grads`, where the derivation is written out), then the terms in
+the coordinates, once for every loss (:mod:`.box_geometry_backward`). When the
+boxes need a gradient, the forward computes the sum and ``(N, 4)`` gradient for
+``grad_out = 1`` in one compiled pass over the boxes, and the backward only scales
+that gradient by ``grad_out`` (in place); without one, the forward is the
+reduction alone and stores no element-wise term. A second backward through a
+retained graph recomputes the gradient from the boxes. Every pass is compiled
+(:mod:`.compile`) where a compiler is available; the plain forms stay the
+reference the kernels are tested against (``tests/test_fused_iou.py``: values,
+gradients, gradcheck, the degenerate matrix and the kinks).
 
 :func:`fused_kernel_for` is the one place that decides which losses and options run
 fused; everything else (``reduction='none'``, Inner-/Focaler-IoU, WIoU, NWD, the
@@ -42,6 +45,7 @@ class FusedKernel(NamedTuple):
     hyper: Tuple[str, ...]
     weighted_sum: MaybeCompiled
     weighted_grad: MaybeCompiled
+    weighted_sum_and_grad: MaybeCompiled
 
 
 def _weight_or_one(weight: Optional[Tensor], like: Tensor):
@@ -55,24 +59,37 @@ def _make_kernel(plain, term_grads, hyper: Tuple[str, ...]) -> FusedKernel:
         loss = plain(*boxes, **dict(hyper))
         return (loss * _weight_or_one(weight, loss)).sum()
 
-    def weighted_grad(pred, target, weight, grad_out, hyper, need_target):
-        boxes = upcast_boxes(pred, target)
-        kwargs = dict(hyper)
+    def box_grads(boxes, g, kwargs):
         eps = kwargs.get('eps', 1e-6)
         terms = aligned_box_terms(*boxes, eps)
-        g = torch.broadcast_to(
-            grad_out.to(terms.iou.dtype) * _weight_or_one(weight, terms.iou),
-            terms.iou.shape)
+        g = torch.broadcast_to(g, terms.iou.shape)
         grads = term_grads(terms, *boxes, g, **kwargs)
-        grad_pred, grad_target = aligned_box_terms_backward(*boxes, terms, grads, eps)
+        return aligned_box_terms_backward(*boxes, terms, grads, eps)
+
+    def weighted_grad(pred, target, weight, grad_out, hyper, need_target):
+        boxes = upcast_boxes(pred, target)
+        g = grad_out.to(boxes[0].dtype) * _weight_or_one(weight, boxes[0])
+        grad_pred, grad_target = box_grads(boxes, g, dict(hyper))
         # Only what is returned is computed in the compiled kernel.
         return grad_pred.to(pred.dtype), \
             grad_target.to(target.dtype) if need_target else None
 
-    weighted_sum.__name__ = f'{plain.__name__}_weighted_sum'
-    weighted_grad.__name__ = f'{plain.__name__}_weighted_grad'
+    def weighted_sum_and_grad(pred, target, weight, hyper, need_target):
+        # The sum and its gradient for grad_out = 1, in the upcast dtype.
+        boxes = upcast_boxes(pred, target)
+        kwargs = dict(hyper)
+        kwargs.setdefault('eps', 1e-6)   # one eps for both: the geometry is shared
+        loss = plain(*boxes, **kwargs)
+        w = _weight_or_one(weight, loss)
+        total = (loss * w).sum()
+        grad_pred, grad_target = box_grads(boxes, torch.ones_like(loss) * w, kwargs)
+        return total, grad_pred, grad_target if need_target else None
+
+    for fn in (weighted_sum, weighted_grad, weighted_sum_and_grad):
+        fn.__name__ = f'{plain.__name__}_{fn.__name__}'
     return FusedKernel(plain, term_grads, hyper, maybe_compiled(weighted_sum),
-                       maybe_compiled(weighted_grad))
+                       maybe_compiled(weighted_grad),
+                       maybe_compiled(weighted_sum_and_grad))
 
 
 _FAMILY = ('eps', 'alpha')
@@ -149,24 +166,49 @@ def _vectorised():
 
 
 class _FusedIoUSum(torch.autograd.Function):
+    """The sum, and when the boxes need a gradient, that gradient for
+    ``grad_out = 1`` from the same pass over the boxes (one read of the inputs,
+    the geometry computed once); the backward scales it by ``grad_out`` in place.
+    A second backward through a retained graph recomputes it from the boxes."""
 
     @staticmethod
     def forward(ctx, pred, target, weight, name, hyper):
         ctx.save_for_backward(pred, target, weight)
         ctx.kernel, ctx.hyper = KERNELS[name], hyper
+        ctx.dtypes = (pred.dtype, target.dtype)
+        need_pred, need_target = ctx.needs_input_grad[:2]
+        ctx.grads = None
         with _vectorised():
-            return ctx.kernel.weighted_sum(pred, target, weight, hyper)
+            if not (need_pred or need_target):
+                return ctx.kernel.weighted_sum(pred, target, weight, hyper)
+            total, grad_pred, grad_target = ctx.kernel.weighted_sum_and_grad(
+                pred, target, weight, hyper, need_target)
+        ctx.grads = (grad_pred if need_pred else None, grad_target)
+        return total
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_out):
-        pred, target, weight = ctx.saved_tensors
         need_pred, need_target = ctx.needs_input_grad[:2]
-        with _vectorised():
-            grad_pred, grad_target = ctx.kernel.weighted_grad(
-                pred, target, weight, grad_out, ctx.hyper, need_target)
+        grads, ctx.grads = ctx.grads, None
+        if grads is None:
+            pred, target, weight = ctx.saved_tensors
+            with _vectorised():
+                grad_pred, grad_target = ctx.kernel.weighted_grad(
+                    pred, target, weight, grad_out, ctx.hyper, need_target)
+        else:
+            grad_pred, grad_target = (
+                None if g is None else _scaled(g, grad_out, dtype)
+                for g, dtype in zip(grads, ctx.dtypes))
         return (grad_pred if need_pred else None,
                 grad_target if need_target else None, None, None, None)
+
+
+def _scaled(grad: Tensor, grad_out: Tensor, dtype: torch.dtype) -> Tensor:
+    """``grad * grad_out`` in ``dtype``: in place when ``grad`` already has it."""
+    if grad.dtype == dtype:
+        return grad.mul_(grad_out.to(dtype))
+    return (grad * grad_out.to(grad.dtype)).to(dtype)
 
 
 def iou_family_sum(name: str, pred: Tensor, target: Tensor,

@@ -12,19 +12,18 @@ Boxes are ``(N, 4)`` (or ``(*, 4)``) in x1y1x2y2; every function returns the
 element-wise loss of shape ``(N,)`` (``(*)``) in ``pred``'s dtype (float32 for integer
 boxes).
 """
-import math
 from typing import Optional
 
 import torch
 from torch import Tensor
 
-from .box_geometry import aligned_box_terms, upcast_boxes
+from .box_geometry import (ASPECT_FACTOR, aligned_box_terms, aspect_angle_gap,
+                           upcast_boxes)
 from .dtypes import output_dtype as _out_dtype
 from .iou_modifiers import alpha_power as _power
 from .iou_modifiers import with_iou_modifiers
 from .validation import check_choice
 
-_ASPECT_FACTOR = 4 / math.pi**2
 
 
 def _iou_family(iou: Tensor, alpha: float, *penalties: Tensor) -> Tensor:
@@ -150,8 +149,7 @@ def ciou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.
     boxes = upcast_boxes(pred, target)
     terms = aligned_box_terms(*boxes, eps)
     distance = terms.center_dist_sq / (terms.enclose_diag_sq + eps)
-    v = _ASPECT_FACTOR * (torch.atan(terms.target_w / (terms.target_h + eps)) -
-                          torch.atan(terms.pred_w / (terms.pred_h + eps)))**2
+    v = ASPECT_FACTOR * aspect_angle_gap(terms, eps)**2
     with torch.no_grad():
         tradeoff = v / (1 - terms.iou + v + eps)
         if aspect_iou_threshold is not None:

@@ -78,15 +78,13 @@ boxes, Alpha-IoU's ``x_tiny``, ``'log'``'s ``eps``); the geometry's own kinks
 (touching boxes, shared edges, inverted boxes) are listed in
 :mod:`.box_geometry_backward`.
 """
-import math
 
 import torch
 from torch import Tensor
 
-from .box_geometry import BoxTerms
+from .box_geometry import ASPECT_FACTOR, BoxTerms, aspect_angle_gap
 from .box_geometry_backward import TermGrads, max_share
 
-_ASPECT_FACTOR = 4 / math.pi**2
 
 
 def _power_grad(x: Tensor, alpha: float):
@@ -148,14 +146,13 @@ def _aspect_ratio_grads(g_atan: Tensor, w: Tensor, h: Tensor, eps: float):
 def ciou_term_grads(terms, pred, target, g, *, eps=1e-6, alpha=1.0,
                    aspect_iou_threshold=None):
     """CIoU: DIoU's terms and the four sizes (``v``; the trade-off constant)."""
-    angle_gap = torch.atan(terms.target_w / (terms.target_h + eps)) - \
-        torch.atan(terms.pred_w / (terms.pred_h + eps))
-    v = _ASPECT_FACTOR * angle_gap**2
+    angle_gap = aspect_angle_gap(terms, eps)
+    v = ASPECT_FACTOR * angle_gap**2
     tradeoff = v / (1 - terms.iou + v + eps)
     if aspect_iou_threshold is not None:
         tradeoff = tradeoff * (terms.iou >= aspect_iou_threshold)
     g_v = g * _power_grad(tradeoff * v, alpha) * tradeoff
-    g_target_atan = g_v * 2 * _ASPECT_FACTOR * angle_gap
+    g_target_atan = g_v * 2 * ASPECT_FACTOR * angle_gap
     g_tw, g_th = _aspect_ratio_grads(g_target_atan, terms.target_w, terms.target_h,
                                      eps)
     g_pw, g_ph = _aspect_ratio_grads(-g_target_atan, terms.pred_w, terms.pred_h, eps)
