@@ -60,3 +60,25 @@ def test_compiled_equals_eager_without_recompiling(key, kwargs):
         assert graphs[0] > before, 'nothing was compiled'
     # the second batch size reuses the first one's (dynamic-shape) graphs
     assert graphs[1] == graphs[0], f'recompiled: unique graphs {before}, {graphs}'
+
+
+@pytest.mark.parametrize('vectorise', [True, False])
+def test_box_kernels_compile_with_vectorisation_forced_on(vectorise):
+    """``maybe_compiled(vectorise=True)`` runs (and so compiles) the function with
+    inductor's CPU tiling heuristic off, and restores it afterwards; without the
+    flag the setting is left alone. The box kernels use it."""
+    from torch._inductor import config
+    from mmdet_losses.functional.compile import maybe_compiled
+    from mmdet_losses.functional.fused_iou import KERNELS
+    from mmdet_losses.ops import pairwise_diou
+
+    seen = []
+    kernel = maybe_compiled(lambda x: x + 1, vectorise=vectorise)
+    kernel._compiled = lambda x: seen.append(config.cpp.enable_tiling_heuristics) or x
+    assert config.cpp.enable_tiling_heuristics   # inductor's default
+    kernel(torch.ones(3))
+    assert seen == [not vectorise]
+    assert config.cpp.enable_tiling_heuristics
+    assert pairwise_diou.vectorise and all(
+        k.vectorise for kernel in KERNELS.values()
+        for k in (kernel.weighted_sum, kernel.weighted_grad, kernel.weighted_sum_and_grad))

@@ -8,12 +8,15 @@ that the function also raises when run eagerly (an input check: mismatched shape
 labels) is the caller's and propagates unchanged; only an error of the compiler itself
 switches compilation off.
 Kernels are compiled with ``dynamic=True`` so a new batch size does not recompile.
+Kernels over ``(N, 4)`` boxes are compiled with CPU vectorisation forced on
+(:func:`vectorised_cpu`).
 """
+import contextlib
 import functools
 import os
 import shutil
 import warnings
-from typing import Callable, Union
+from typing import Callable, Optional, Union
 
 import torch
 
@@ -53,11 +56,31 @@ def _backend_available(device_type: str) -> bool:
     return False
 
 
-class MaybeCompiled:
-    """A function run compiled or eager according to the mode (see module doc)."""
+def vectorised_cpu():
+    """A context in which inductor vectorises CPU kernels with many strided loads.
 
-    def __init__(self, fn: Callable) -> None:
+    Inductor's CPU heuristic turns vectorisation off for kernels with many strided
+    loads; an ``(N, 4)`` box is four stride-4 loads, and the box kernels run 2-3x
+    faster vectorised all the same (measured: the fused IoU kernels at 1M pairs,
+    DIoU-NMS's pairwise criterion at 200 x 400 boxes). The setting is part of
+    inductor's cache key, so graphs compiled inside it are kept apart."""
+    try:
+        from torch._inductor import config
+    except ImportError:
+        return contextlib.nullcontext()
+    if not hasattr(config.cpp, 'enable_tiling_heuristics'):
+        return contextlib.nullcontext()
+    return config.patch({'cpp.enable_tiling_heuristics': False})
+
+
+class MaybeCompiled:
+    """A function run compiled or eager according to the mode (see module doc);
+    ``vectorise``: compiled (and run) inside :func:`vectorised_cpu`, for kernels
+    over ``(N, 4)`` boxes that autograd does not differentiate."""
+
+    def __init__(self, fn: Callable, vectorise: bool = False) -> None:
         self.fn = fn
+        self.vectorise = vectorise
         self._compiled = None
         self._failed = set()
         functools.update_wrapper(self, fn)
@@ -77,7 +100,8 @@ class MaybeCompiled:
         if self._compiled is None:
             self._compiled = torch.compile(self.fn, dynamic=True)
         try:
-            return self._compiled(*args, **kwargs)
+            with vectorised_cpu() if self.vectorise else contextlib.nullcontext():
+                return self._compiled(*args, **kwargs)
         except Exception as error:
             compile_error = error
         # Tell an input error (the function raises eagerly too: it propagates
@@ -93,6 +117,9 @@ class MaybeCompiled:
         return result
 
 
-def maybe_compiled(fn: Callable) -> MaybeCompiled:
-    """Decorator: see :class:`MaybeCompiled`."""
-    return MaybeCompiled(fn)
+def maybe_compiled(fn: Optional[Callable] = None, *, vectorise: bool = False):
+    """Decorator, ``@maybe_compiled`` or ``@maybe_compiled(vectorise=True)``: see
+    :class:`MaybeCompiled`."""
+    if fn is None:
+        return functools.partial(MaybeCompiled, vectorise=vectorise)
+    return MaybeCompiled(fn, vectorise)

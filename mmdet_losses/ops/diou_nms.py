@@ -89,10 +89,11 @@ def check_nms_inputs(boxes: Tensor, scores: Tensor, iou_threshold: float, beta: 
     check_number('beta', beta, 0.0, low_open=True)
 
 
-@maybe_compiled
+@maybe_compiled(vectorise=True)
 def pairwise_diou(boxes1: Tensor, boxes2: Tensor, beta: float = 1.0) -> Tensor:
     """The DIoU-NMS criterion of every pair of boxes, compiled into one pass where a
-    compiler is available (:mod:`~mmdet_losses.functional.compile`).
+    compiler is available (:mod:`~mmdet_losses.functional.compile`). The greedy
+    pass compiles it together with its reduction or mask (``pairwise_diou.fn``).
 
     .. math::
         D_{ij} = IoU(A_i, B_j) - \\big(\\rho^2(A_i, B_j) / c^2_{ij}\\big)^{\\beta}
@@ -118,10 +119,28 @@ def _masked_diou(boxes1: Tensor, classes1: Optional[Tensor], boxes2: Tensor,
     """:func:`pairwise_diou`, pushed below -1 (below every threshold) for pairs of
     different classes. Class ranks are whole numbers, so ``|k_i - k_j| >= 1`` there
     and 0 exactly within a class."""
-    diou = pairwise_diou(boxes1, boxes2, beta)
+    diou = pairwise_diou.fn(boxes1, boxes2, beta)
     if classes1 is not None:
         diou = diou - 3 * (classes1[:, None] - classes2[None, :]).abs()
     return diou
+
+
+@maybe_compiled(vectorise=True)
+def _best_diou_chunk(kept: Tensor, kept_classes: Optional[Tensor], block: Tensor,
+                     block_classes: Optional[Tensor], beta: float) -> Tensor:
+    """``(b,)``: the largest masked criterion of each block box against ``kept``
+    (one pass, the matrix is not stored)."""
+    return _masked_diou(kept, kept_classes, block, block_classes, beta).amax(0)
+
+
+@maybe_compiled(vectorise=True)
+def _block_diou(candidates: Tensor, classes: Optional[Tensor], beta: float) -> Tensor:
+    """``(b, b)`` masked criterion among ``candidates``, ``[j, i]`` of box j against
+    box i, ``-inf`` on and below the diagonal (a box is suppressed only by earlier
+    ones)."""
+    diou = _masked_diou(candidates, classes, candidates, classes, beta)
+    upper = torch.ones_like(diou, dtype=torch.bool).triu(1)
+    return torch.where(upper, diou, float('-inf'))
 
 
 def _greedy_within(diou: Tensor, iou_threshold: float) -> Tensor:
@@ -207,10 +226,7 @@ def _greedy_nms(boxes: Tensor, scores: Tensor, idxs: Optional[Tensor],
             alive = alive[best < iou_threshold]
         candidates = boxes[alive]
         candidate_classes = classes[alive] if grouped else None
-        diou = _masked_diou(candidates, candidate_classes, candidates,
-                            candidate_classes, beta)
-        # a box is suppressed only by earlier ones: -inf on and below the diagonal
-        diou = diou.triu_(1).sub_(torch.full_like(diou, float('inf')).tril_())
+        diou = _block_diou(candidates, candidate_classes, beta)
         alive = alive[_greedy_within(diou, iou_threshold)]
         keep[alive] = True
         kept[num_kept:num_kept + len(alive)] = boxes[alive]
@@ -236,10 +252,10 @@ def _best_diou(kept: Tensor, kept_classes: Optional[Tensor], block: Tensor,
     rows = max(1, MAX_PAIRS // block.shape[0])
     best = None
     for start in range(0, kept.shape[0], rows):
-        chunk_best = _masked_diou(
+        chunk_best = _best_diou_chunk(
             kept[start:start + rows],
             kept_classes[start:start + rows] if kept_classes is not None else None,
-            block, block_classes, beta).amax(0)
+            block, block_classes, beta)
         best = chunk_best if best is None else torch.maximum(best, chunk_best)
     return best
 
