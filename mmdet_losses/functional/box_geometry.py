@@ -101,8 +101,8 @@ def aligned_box_terms(pred: Tensor, target: Tensor, eps: float = 1e-6) -> BoxTer
     enclose_h = torch.maximum(torch.maximum(py1, py2), torch.maximum(ty1, ty2)) - \
         torch.minimum(torch.minimum(py1, py2), torch.minimum(ty1, ty2))
 
-    pred_cx, pred_cy = (px1 + px2) / 2, (py1 + py2) / 2
-    target_cx, target_cy = (tx1 + tx2) / 2, (ty1 + ty2) / 2
+    pred_cx, pred_cy = (px1 + px2) * 0.5, (py1 + py2) * 0.5
+    target_cx, target_cy = (tx1 + tx2) * 0.5, (ty1 + ty2) * 0.5
     center_dist_sq = (pred_cx - target_cx)**2 + (pred_cy - target_cy)**2
     return BoxTerms(pred_w, pred_h, target_w, target_h, pred_cx, pred_cy, target_cx,
                     target_cy, inter, union, iou, enclose_w, enclose_h,
@@ -171,7 +171,7 @@ def scale_boxes(boxes: Tensor, ratio: float) -> Tensor:
     x1, y1, x2, y2 = boxes.unbind(-1)
     half_w = (x2 - x1).clamp(min=0) * (ratio / 2)
     half_h = (y2 - y1).clamp(min=0) * (ratio / 2)
-    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    cx, cy = (x1 + x2) * 0.5, (y1 + y2) * 0.5
     return torch.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], dim=-1)
 
 

@@ -123,7 +123,7 @@ def _axis_backward(p1: Tensor, p2: Tensor, t1: Tensor, t2: Tensor, pred_size: Gr
     if target_size is not None:
         dt1, dt2 = add(dt1, -target_size), add(dt2, target_size)
     if offset is not None:
-        half = offset / 2
+        half = offset * 0.5
         dp1, dp2 = add(dp1, -half), add(dp2, -half)
         dt1, dt2 = add(dt1, half), add(dt2, half)
     return dp1, dp2, dt1, dt2

@@ -234,7 +234,7 @@ def siou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.
     omega_h = (terms.pred_h - terms.target_h).abs() / \
         (torch.maximum(terms.pred_h, terms.target_h) + eps)
     shape = (1 - torch.exp(-omega_w))**theta + (1 - torch.exp(-omega_h))**theta
-    return _iou_family(terms.iou, alpha, (distance + shape) / 2).to(_out_dtype(pred))
+    return _iou_family(terms.iou, alpha, (distance + shape) * 0.5).to(_out_dtype(pred))
 
 
 def wiou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.0,

@@ -217,7 +217,7 @@ def siou_term_grads(terms, pred, target, g, *, eps=1e-6, alpha=1.0, theta=4.0):
         (torch.maximum(terms.pred_h, terms.target_h) + eps)
     distance = (1 - decay_x) + (1 - decay_y)
     shape = (1 - torch.exp(-omega_w))**theta + (1 - torch.exp(-omega_h))**theta
-    g_half = g * _power_grad((distance + shape) / 2, alpha) / 2
+    g_half = g * _power_grad((distance + shape) * 0.5, alpha) * 0.5
 
     g_angle = -g_half * (unit_x**2 * decay_x + unit_y**2 * decay_y)
     g_unit_x = g_half * 2 * rate * unit_x * decay_x
