@@ -51,6 +51,7 @@ def plot(levels: Sequence[Dict], path: str, title: Optional[str] = None) -> None
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     levels = sorted(levels, key=lambda level: level['anchors'])
     names: List[str] = []
@@ -83,8 +84,12 @@ def plot(levels: Sequence[Dict], path: str, title: Optional[str] = None) -> None
                                yerr=[[m - lo for m, lo in zip(dmean, dlow)],
                                      [hi - m for m, hi in zip(dmean, dhigh)]],
                                marker='o', capsize=3, color=colour, label=name)
+    ticks = sorted({level['anchors'] for level in levels})
     for axis in (ap_axis, diff_axis):
         axis.set_xscale('log')
+        # one labelled tick per level, no crowded minor labels of the log axis
+        axis.set_xticks(ticks, [f'{t:,.0f}' for t in ticks])
+        axis.xaxis.set_minor_formatter(NullFormatter())
         axis.set_xlabel('anchors per object (log scale)')
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
@@ -105,7 +110,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument('levels', nargs='+', metavar='CONFIG=WORK_DIR')
     parser.add_argument('--out', default='work_dirs/ablation_imbalance.png')
     parser.add_argument('--num-images', type=int, default=200,
-                        help='training images counted per level (default 200)')
+                        help='training images counted per level (default 200; 0: all)')
     parser.add_argument('--title', default='Imbalance sweep on the shapes data')
     args = parser.parse_args(argv)
     quiet_warnings()
@@ -115,7 +120,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         config, sep, work_dir = item.partition('=')
         if not sep or not config or not work_dir:
             parser.error(f'a level must be CONFIG=WORK_DIR, got {item!r}')
-        anchors = anchor_statistics(config, args.num_images)['anchors per object']
+        stats = anchor_statistics(config, args.num_images or None)
+        anchors = stats['anchors per object']
         levels.append(dict(anchors=anchors, settings=read_level(work_dir)))
         print(f'{config}: {anchors:,.0f} anchors per object')
     plot(levels, args.out, args.title)
