@@ -120,8 +120,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         config, sep, work_dir = item.partition('=')
         if not sep or not config or not work_dir:
             parser.error(f'a level must be CONFIG=WORK_DIR, got {item!r}')
-        stats = anchor_statistics(config, args.num_images or None)
-        anchors = stats['anchors per object']
+        anchors = anchor_statistics(config, args.num_images)['anchors per object']
         levels.append(dict(anchors=anchors, settings=read_level(work_dir)))
         print(f'{config}: {anchors:,.0f} anchors per object')
     plot(levels, args.out, args.title)

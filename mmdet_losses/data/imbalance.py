@@ -38,7 +38,7 @@ def _input_size(cfg) -> tuple:
 def anchor_statistics(config: str, num_images: Optional[int] = 200,
                       data_root: Optional[str] = None) -> Dict[str, float]:
     """The counts above for the first ``num_images`` training images of the
-    config's dataset (all of them with ``None``); the images are read at the
+    config's dataset (all of them with ``None`` or ``0``); the images are read at the
     pipeline's scale, which the shapes configs train at (no resizing)."""
     import torch
     from mmdet.registry import TASK_UTILS
@@ -65,7 +65,7 @@ def anchor_statistics(config: str, num_images: Optional[int] = 200,
     for ann in coco['annotations']:
         x, y, w, h = ann['bbox']
         boxes.setdefault(ann['image_id'], []).append([x, y, x + w, y + h])
-    images = [img for img in coco['images'] if img['id'] in boxes][:num_images]
+    images = [img for img in coco['images'] if img['id'] in boxes][:num_images or None]
     objects = positives = negatives = 0
     for image in images:
         gt = InstanceData(bboxes=torch.tensor(boxes[image['id']], dtype=torch.float32),
@@ -99,7 +99,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument('--num-images', type=int, default=200,
                         help='training images counted (default 200; 0: all)')
     args = parser.parse_args(argv)
-    rows = [dict(anchor_statistics(c, args.num_images or None),
+    rows = [dict(anchor_statistics(c, args.num_images),
                  config=osp.splitext(osp.basename(c))[0]) for c in args.configs]
     print(markdown(rows), end='')
 
