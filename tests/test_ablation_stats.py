@@ -235,3 +235,33 @@ def test_imbalance_figure_reads_each_levels_summary(tmp_path):
         tool.read_level(str(tmp_path / 'nowhere'))
     with pytest.raises(SystemExit):
         tool.main(['configs/x.py'])
+
+
+def test_gamma_alpha_sweep_is_tabulated_like_table_1b(tmp_path):
+    runs = make_grid(['focal'], ['l1'], gammas=[0.0, 2.0], alphas=[0.25, 0.75],
+                     seeds=[0, 1])
+    # AP = 0.3 + 0.1 * gamma + 0.2 * alpha + 0.01 * seed; AP75 = AP - 0.1
+    for run in runs:
+        gamma, alpha = run.hyper['gamma'], run.hyper['alpha']
+        ap = 0.3 + 0.1 * gamma + 0.2 * alpha + 0.01 * run.seed
+        if not (gamma == 2.0 and alpha == 0.75 and run.seed == 1):
+            _write_run(tmp_path / run.name, ap, ap - 0.1)
+    rows = collect_results(runs, str(tmp_path))
+    text = open(write_report(rows, str(tmp_path), 'sweep')['md'], encoding='utf-8').read()
+    assert '## gamma x alpha' in text
+    assert 'Mean over the finished runs of each cell (1 or 2 a cell).' in text
+    ap_table = text.split('### AP, focal + l1: gamma down, alpha across\n')[1]
+    # gamma 0: 0.3 + 0.05 + 0.005 = 0.355, 0.3 + 0.15 + 0.005 = 0.455;
+    # gamma 2, alpha 0.75: seed 0 only, 0.5 + 0.15 = 0.650
+    assert ap_table.splitlines()[1:5] == [
+        '| gamma \\ alpha | 0.25 | 0.75 |', '|---|---|---|',
+        '| 0 | 0.355 (2) | 0.455 (2) |', '| 2 | 0.555 (2) | 0.650 (1) |']
+    ap75_table = text.split('### AP75, focal + l1: gamma down, alpha across\n')[1]
+    assert ap75_table.splitlines()[3] == '| 0 | 0.255 (2) | 0.355 (2) |'
+    # a grid sweeping one hyperparameter (or none) has no such section
+    one = make_grid(['focal'], ['l1'], gammas=[0.0, 2.0], seeds=[0])
+    for run in one:
+        _write_run(tmp_path / 'one' / run.name, 0.5, 0.4)
+    assert '## gamma' not in open(write_report(
+        collect_results(one, str(tmp_path / 'one')), str(tmp_path / 'one'))['md'],
+        encoding='utf-8').read()

@@ -28,6 +28,7 @@ COLUMNS = ('run', 'cls', 'reg', 'gamma', 'alpha', 'reg_weight', 'seed', 'state',
            *(m for m, _ in METRICS), 'loss_cls', 'loss_bbox', 's_per_iter',
            *COMPARISON_COLUMNS)
 MEAN_COLUMNS = ('setting', 'runs', *(m for m, _ in METRICS))
+SWEPT = ('gamma', 'alpha', 'reg_weight')
 # Iterations left out of s_per_iter: model building, first allocations, compilation.
 WARMUP_ITERS = 10
 
@@ -147,6 +148,45 @@ def mean_over_seeds(rows: Sequence[Dict]) -> List[Dict]:
     return table
 
 
+def sweep_markdown(rows: Sequence[Dict], metrics: Sequence[str] = ('AP', 'AP75')) -> str:
+    """Grids that sweep two hyperparameters (``gamma`` x ``alpha``, the Focal Loss
+    paper's Table 1b): one table per metric and per (cls, reg) pair, the first swept
+    name down, the second across, each cell the mean over the finished runs and, if
+    not every cell has the same number of runs, that number in brackets. ``''`` when
+    the grid does not sweep exactly two."""
+    done = [r for r in rows if r['state'] == 'done']
+    swept = [h for h in SWEPT if len({r.get(h) for r in done} - {None}) > 1]
+    if len(swept) != 2:
+        return ''
+    down, across = swept
+    text, all_counts = [], set()
+    for (cls, reg) in dict.fromkeys((r['cls'], r['reg']) for r in done):
+        group = [r for r in done if (r['cls'], r['reg']) == (cls, reg)]
+        downs = sorted({r[down] for r in group})
+        acrosses = sorted({r[across] for r in group})
+        cells = {(d, a): [r for r in group if (r[down], r[across]) == (d, a)]
+                 for d in downs for a in acrosses}
+        counts = {len(c) for c in cells.values()}
+        all_counts |= counts
+        for metric in metrics:
+            lines = [f'### {metric}, {cls} + {reg}: {down} down, {across} across\n',
+                     f'| {down} \\ {across} | ' + ' | '.join(f'{a:g}' for a in acrosses) + ' |',
+                     '|' + '---|' * (len(acrosses) + 1)]
+            for d in downs:
+                row = []
+                for a in acrosses:
+                    values = [r[metric] for r in cells[d, a] if r[metric] is not None]
+                    cell = _fmt(statistics.mean(values)) if values else '-'
+                    if len(counts) > 1:
+                        cell += f' ({len(values)})'
+                    row.append(cell)
+                lines.append(f'| {d:g} | ' + ' | '.join(row) + ' |')
+            text.append('\n'.join(lines) + '\n')
+    runs = ' or '.join(str(c) for c in sorted(all_counts))
+    return (f'## {down} x {across}\n\nMean over the finished runs of each cell '
+            f'({runs} a cell).\n\n' + '\n'.join(text))
+
+
 def markdown_table(rows: Sequence[Dict], columns: Sequence[str] = COLUMNS) -> str:
     lines = ['| ' + ' | '.join(columns) + ' |',
              '|' + '---|' * len(columns)]
@@ -171,6 +211,9 @@ def write_report(rows: Sequence[Dict], work_dir: str, title: str = 'ablation',
         if len(group_by_setting(rows)) < len(rows):
             f.write('\n## Mean over seeds\n\n'
                     + markdown_table(mean_over_seeds(rows), MEAN_COLUMNS))
+        sweep = sweep_markdown(rows)
+        if sweep:
+            f.write('\n' + sweep)
         if comparisons:
             f.write('\n' + comparison_markdown(comparisons))
             f.write('\n' + seeds_markdown(comparisons))
