@@ -4,6 +4,7 @@ needs, and the report written from synthetic logs with known differences."""
 import csv
 import json
 import math
+import random
 import subprocess
 import sys
 
@@ -12,8 +13,9 @@ import pytest
 from mmdet_losses.ablation import make_grid
 from mmdet_losses.ablation.compare import compare_with_baseline
 from mmdet_losses.ablation.report import collect_results, write_report
-from mmdet_losses.ablation.stats import (paired_difference, pooled_sd, seeds_needed,
-                                         t_central_probability, t_quantile)
+from mmdet_losses.ablation.stats import (holm_rejected, paired_difference, pooled_sd,
+                                         seeds_needed, t_central_probability,
+                                         t_quantile)
 
 
 def test_t_distribution_closed_forms():
@@ -82,6 +84,41 @@ def test_paired_difference_hand_values():
     assert (one.n, one.mean, one.sd, one.low, one.verdict) == (
         1, pytest.approx(0.2), None, None, 'too few seeds')
     assert paired_difference(base, {7: 0.5}).verdict == 'too few seeds'
+
+
+def test_p_values_match_the_intervals_and_holm_steps_down():
+    base = {0: 0.50, 1: 0.60, 2: 0.55}
+    # df 2: p = 1 - t / sqrt(t^2 + 2); differences 0.04, 0.05, 0.06 give
+    # t = 0.05 / (0.01 / sqrt 3) = sqrt 75: p = 1 - sqrt(75 / 77) = 0.01307
+    assert paired_difference(base, {0: 0.54, 1: 0.65, 2: 0.61}).p == pytest.approx(
+        0.013072, abs=1e-6)
+    # +0.034, -0.026, +0.004: t = 0.004 / (0.03 / sqrt 3) = 0.2309: p = 0.83884
+    assert paired_difference(base, {0: 0.534, 1: 0.574, 2: 0.554}).p == pytest.approx(
+        0.838835, abs=1e-6)
+    assert paired_difference(base, {0: 0.51, 1: 0.61, 2: 0.56}).p == 0.0  # s = 0
+    assert paired_difference(base, base).p == 1.0
+    assert paired_difference(base, {2: 0.7}).p is None
+    # the interval excludes 0 exactly when p < 0.05 (2 to 4 seeds, differences
+    # 0.02 +- 0.02: 41 of the 200 grids better, 38 with p in (0.02, 0.08))
+    verdicts = []
+    for k in range(200):
+        rng = random.Random(k)
+        other = {s: 0.5 + 0.02 * rng.gauss(1, 1) for s in range(rng.choice((2, 3, 4)))}
+        difference = paired_difference(dict.fromkeys(range(4), 0.5), other)
+        assert (difference.p < 0.05) == (difference.verdict == 'better'), k
+        verdicts.append(difference.verdict)
+    assert verdicts.count('better') > 20 and verdicts.count('within noise') > 20
+    # thresholds 0.05/4, 0.05/3, 0.05/2, 0.05: 0.04 > 0.025 stops the steps, and
+    # 0.3 after it is not rejected either; untested comparisons count in neither
+    assert holm_rejected([0.011, 0.3, 0.01, 0.04, None]) == [
+        True, False, True, False, False]
+    assert holm_rejected([0.001, 0.035]) == [True, True]
+    assert holm_rejected([0.001, 0.035, 1.0]) == [True, False, False]
+    assert holm_rejected([0.04, 0.024, 0.016]) == [True, True, True]  # each step passes
+    assert holm_rejected([0.04, 0.024, 0.02]) == [False, False, False]  # 0.02 > 0.05 / 3
+    assert holm_rejected([]) == []
+    with pytest.raises(ValueError, match=r'alpha must be in \(0.0, 1.0\), got 5'):
+        holm_rejected([0.1], alpha=5)
 
 
 def test_pooled_spread_and_seeds_needed():
@@ -173,12 +210,42 @@ def test_report_states_the_comparison_and_ranks_no_noise(synthetic_grid):
     # ciou 0.03, diou 0.002 -> sqrt((0.004^2 + 0.03^2 + 0.002^2) * 2 / 6) = 0.0175
     seeds_line = next(line for line in text.splitlines() if line.startswith('| AP |'))
     assert seeds_line.startswith('| AP | 0.0175 (6) |')
+    # giou p = 0.0021, diou p = 0.0003: both below 0.05/3; ciou p = 0.84
+    assert ("AP after Holm's correction for 3 comparisons (family-wise 5%; "
+            'uncorrected, as many independent comparisons of settings equal to the '
+            'baseline give at least one verdict in 14% of grids): focal_giou better, '
+            'focal_diou worse.') in text
     with open(paths['csv'], newline='', encoding='utf-8') as f:
         table = {row['run']: row for row in csv.DictReader(f)}
+    assert float(table['focal_ciou_s1']['p_AP']) == pytest.approx(0.838835, abs=1e-6)
     assert table['focal_ciou_s1']['verdict_AP'] == 'within noise'
     assert float(table['focal_giou_s0']['d_AP']) == pytest.approx(0.05)
     assert table['focal_l1_s2']['verdict_AP'] == 'baseline'
     assert table['focal_l1_s2']['baseline'] == 'focal_l1'
+
+
+def test_holm_withdraws_a_verdict_that_one_of_many_comparisons_gets(tmp_path):
+    # focal_giou: +0.010, +0.020, +0.015 (t = 5.20, p = 0.035): better at 95% alone,
+    # not among three comparisons (second smallest p against 0.05 / 2)
+    offsets = {'l1': (0, 0, 0), 'giou': (0.01, 0.02, 0.015),
+               'ciou': (0.054, 0.046, 0.050), 'diou': (0.01, -0.01, 0.0)}
+    runs = make_grid(['focal'], list(offsets), seeds=[0, 1, 2])
+    for run in runs:
+        ap = BASE_AP[run.seed] + offsets[run.reg_name][run.seed]
+        _write_run(tmp_path / run.name, ap, ap)
+    rows = collect_results(runs, str(tmp_path))
+    verdicts = {c['setting']: (c['AP'].verdict, round(c['AP'].p, 4))
+                for c in compare_with_baseline(rows)}
+    assert verdicts['focal_giou'] == ('better', 0.0351)
+    assert verdicts['focal_diou'] == ('within noise', 1.0)
+    text = open(write_report(rows, str(tmp_path))['md'], encoding='utf-8').read()
+    assert 'AP: better than focal_l1 beyond noise: focal_giou, focal_ciou;' in text
+    assert "for 3 comparisons" in text and '14% of grids): focal_ciou better.' in text
+    # one comparison: nothing to correct for
+    single = make_grid(['focal'], ['l1', 'giou'], seeds=[0, 1, 2])
+    text = open(write_report(collect_results(single, str(tmp_path)),
+                             str(tmp_path))['md'], encoding='utf-8').read()
+    assert "Holm's correction" not in text
 
 
 def test_one_seed_is_too_few(tmp_path):

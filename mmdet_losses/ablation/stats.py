@@ -12,7 +12,11 @@ interval of the true mean difference is Student's
 
 A setting is *better* (*worse*) when the whole interval lies above (below) zero,
 *within noise* otherwise; with fewer than two paired seeds there is no spread to
-estimate and nothing is claimed. Pairing by seed removes what the runs of one seed
+estimate and nothing is claimed. The interval excludes zero exactly when the
+two-sided p-value of the paired t-test,
+:math:`p = P(|T_{n-1}| \\ge |\\bar d| \\sqrt{n} / s)`, is below 0.05; a grid of
+:math:`m` comparisons corrects for their number with Holm's step-down
+(:func:`holm_rejected`). Pairing by seed removes what the runs of one seed
 share (the data order, the initialisation), so it resolves smaller differences than
 comparing two means.
 
@@ -22,7 +26,7 @@ has a closed form (Abramowitz & Stegun 26.7.3-4), so no scipy is needed.
 import math
 import statistics
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence, Tuple
+from typing import List, Mapping, Optional, Sequence, Tuple
 
 from ..functional.validation import check_number
 
@@ -102,8 +106,8 @@ class PairedDifference:
     """A setting minus the baseline over the seeds both have.
 
     ``mean``/``sd`` are ``None`` without pairs (``sd`` also with one pair); ``low``
-    and ``high`` bound the ``level`` confidence interval, ``None`` below
-    :data:`MIN_PAIRS` pairs.
+    and ``high`` bound the ``level`` confidence interval and ``p`` is the paired
+    t-test's two-sided p-value, all ``None`` below :data:`MIN_PAIRS` pairs.
     """
     n: int
     mean: Optional[float]
@@ -112,6 +116,7 @@ class PairedDifference:
     high: Optional[float]
     verdict: str
     level: float = 0.95
+    p: Optional[float] = None
 
     @property
     def half_width(self) -> Optional[float]:
@@ -135,7 +140,30 @@ def paired_difference(baseline: Mapping[int, float], other: Mapping[int, float],
     half = t_quantile(0.5 + level / 2, n - 1) * sd / math.sqrt(n)
     low, high = mean - half, mean + half
     verdict = BETTER if low > 0 else WORSE if high < 0 else WITHIN_NOISE
-    return PairedDifference(n, mean, sd, low, high, verdict, level)
+    if sd > 0:
+        p = 1.0 - t_central_probability(abs(mean) * math.sqrt(n) / sd, n - 1)
+    else:  # identical differences: certain, unless all are zero
+        p = 0.0 if mean else 1.0
+    return PairedDifference(n, mean, sd, low, high, verdict, level, p)
+
+
+def holm_rejected(p_values: Sequence[Optional[float]],
+                  alpha: float = 0.05) -> List[bool]:
+    """Holm's step-down over ``m`` tests: with the p-values sorted,
+    :math:`p_{(1)} \\le \\dots \\le p_{(m)}`, reject :math:`H_{(1)}, \\dots,
+    H_{(k)}` for the largest :math:`k` with :math:`p_{(i)} \\le \\alpha / (m - i + 1)`
+    for every :math:`i \\le k`. The chance of rejecting any true null hypothesis
+    stays at most ``alpha`` under any dependence between the tests (the comparisons
+    of a grid share its baseline). ``None`` (no test) counts in neither ``m`` nor
+    the result, which is ``False`` there."""
+    alpha = check_number('alpha', alpha, 0.0, 1.0, low_open=True, high_open=True)
+    tested = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
+    rejected = [False] * len(p_values)
+    for rank, (p, i) in enumerate(tested):
+        if p > alpha / (len(tested) - rank):
+            break
+        rejected[i] = True
+    return rejected
 
 
 def pooled_sd(differences: Sequence[PairedDifference]) -> Tuple[Optional[float], int]:

@@ -1,4 +1,4 @@
-"""Fused IoU-family losses: the weighted sum and its hand-derived gradient in one
+r"""Fused IoU-family losses: the weighted sum and its hand-derived gradient in one
 pass over the boxes.
 
 The plain autograd forms (:mod:`.iou`) keep a dozen ``(N,)`` intermediates of the
