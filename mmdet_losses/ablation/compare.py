@@ -94,8 +94,8 @@ def comparison_markdown(comparisons: Sequence[Dict]) -> str:
     for line in holm_lines(comparisons):
         lines += ['', line]
     if any(e['AP'].n == 2 for e in comparisons):
-        lines.append('With 2 seeds t = 12.7: the intervals are wide; 3 or more seeds '
-                     'narrow them markedly (t = 4.30 at 3, 2.78 at 5).')
+        lines += ['', 'With 2 seeds t = 12.7: the intervals are wide; 3 or more seeds '
+                  'narrow them markedly (t = 4.30 at 3, 2.78 at 5).']
     return '\n'.join(lines) + '\n'
 
 
