@@ -408,6 +408,48 @@ def test_summary_figure_marks_short_runs_and_ends_ap_at_one():
     plt.close(fig)
 
 
+def test_summary_figure_of_a_large_grid_keeps_labels_and_legend_readable():
+    """30 runs (ten settings, three seeds): the bars' labels do not overlap, the
+    legend lists the ten settings and the three seeds' line styles, and both
+    legends sit beside the curves, not over them."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    from mmdet_losses.ablation.plots import _draw_ap, _draw_curves, figure_size
+
+    rows = [dict(run=f'focal_loss{k}_s{seed}', setting=f'focal_loss{k}', seed=seed,
+                 state='done', AP=0.2, AP50=0.4,
+                 curve=[(i, (k + 1) / i) for i in range(1, 40)])
+            for k in range(10) for seed in (0, 1, 2)]
+    fig, (bars, curves) = plt.subplots(1, 2, figsize=figure_size(len(rows), 9, 2))
+    _draw_ap(bars, rows)
+    _draw_curves(curves, rows, plt)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in bars.get_yticklabels()]
+    assert len(boxes) == 30
+    for upper, lower in zip(boxes, boxes[1:]):
+        assert upper.y0 >= lower.y1 - 0.5  # inverted axis: each label below the last
+    legends = [a for a in curves.get_children()
+               if isinstance(a, matplotlib.legend.Legend)]
+    texts = sorted([t.get_text() for t in legend.get_texts()] for legend in legends)
+    assert texts == [[f'focal_loss{k}' for k in range(10)],
+                     ['seed 0', 'seed 1', 'seed 2']]
+    axes_box = curves.get_window_extent(renderer)
+    # what savefig(bbox_inches='tight') keeps, in pixels
+    kept = fig.get_tightbbox(renderer).transformed(fig.dpi_scale_trans)
+    for legend in legends:
+        box = legend.get_window_extent(renderer)
+        assert box.x0 >= axes_box.x1
+        assert kept.x0 <= box.x0 and box.x1 <= kept.x1 + 0.5
+    # line style by seed, colour by setting
+    lines = curves.get_lines()
+    assert [line.get_linestyle() for line in lines[:3]] == ['-', '--', ':']
+    assert lines[0].get_color() == lines[2].get_color() != lines[3].get_color()
+    plt.close(fig)
+
+
 def _ablation_tool():
     import importlib.util
     spec = importlib.util.spec_from_file_location(
