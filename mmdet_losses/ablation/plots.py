@@ -61,17 +61,15 @@ def _draw_curves(axis, rows: Sequence[Dict], plt) -> None:
     colours = plt.get_cmap('tab10' if len(settings) <= 10 else 'tab20')
     seeds = sorted({r['seed'] for r in rows if r.get('seed') is not None})
     several = len(rows) > len(settings)  # some setting has more than one run
-    seen: Dict[str, int] = {}
+    seen: Dict[str, int] = {}  # runs of a setting so far, for runs without a seed
     for row in rows:
         setting = row.get('setting', row['run'])
-        index = seen[setting] = seen.get(setting, -1) + 1
-        if not several:
-            index = 0
-        elif row.get('seed') in seeds:
-            index = seeds.index(row['seed'])
+        seen[setting] = seen.get(setting, -1) + 1
+        index = (0 if not several else
+                 seeds.index(row['seed']) if row.get('seed') in seeds else seen[setting])
         if row['curve']:
             steps, losses = zip(*row['curve'])
-            axis.plot(steps, losses, label=row['run'], linewidth=1.2,
+            axis.plot(steps, losses, linewidth=1.2,
                       color=_colour(colours, settings.index(setting)),
                       linestyle=SEED_STYLES[index % len(SEED_STYLES)],
                       marker='o' if len(steps) <= MARKER_POINTS else None,
