@@ -101,6 +101,53 @@ def test_inner_ratio_above_one_gives_disjoint_boxes_a_gradient():
     assert torch.equal(plain, torch.zeros_like(plain))
 
 
+# Two zero-width boxes side by side in y (the issue's example), a zero-width box
+# inside a proper one, coincident boxes.
+HALF_PRED = [[10.0, 12, 10, 30], [3, 3, 3, 8], [0, 0, 10, 10]]
+HALF_TARGET = [[10.0, 10, 10, 25], [0, 0, 10, 10], [0, 0, 10, 10]]
+
+
+@pytest.mark.parametrize('modifiers', [dict(inner_ratio=0.8),
+                                       dict(focaler_range=(0.1, 0.9))], ids=str)
+@pytest.mark.parametrize('key', IOU_MODIFIABLE)
+def test_modifiers_in_float16_have_the_float32_gradient(key, modifiers):
+    """The loss and its modifier's correction both carry the IoU's gradient with
+    opposite signs; on two zero-width boxes it is about 1e7 (the overlap's
+    derivative over a union of eps), beyond float16's range. Upcast once and cast
+    back once, the two cancel before the cast and float16 gets float32's gradient,
+    rounded: 0 at the x-coordinates of the first pair with Focaler-IoU (where the
+    plain IoU's gradient is all there was), and +-inf with Inner-IoU, whose
+    auxiliary boxes keep a 3.9e6 gradient there, as the plain loss in float16 has
+    (two casts gave inf - inf = NaN)."""
+    grads = []
+    for dtype in (torch.float16, torch.float32):
+        pred = torch.tensor(HALF_PRED, dtype=dtype, requires_grad=True)
+        target = torch.tensor(HALF_TARGET, dtype=dtype)
+        loss = call_functional(key, pred, target, **modifiers)
+        assert loss.dtype == dtype
+        loss.sum().backward()
+        grads.append(pred.grad)
+    half, single = grads
+    assert not torch.isnan(half).any(), half
+    torch.testing.assert_close(half, single.to(torch.float16), rtol=1e-2, atol=1e-3)
+
+
+def test_focaler_module_in_float16_matches_float32():
+    """The issue's reproduction: DIoU with Focaler-IoU on two zero-width boxes, run
+    eagerly; the gradient is d(rho^2 / c^2) alone: 0 in x, 0.0088 and 0.0057 in y."""
+    grads = []
+    for dtype in (torch.float16, torch.float32):
+        pred = torch.tensor(HALF_PRED[:1], dtype=dtype, requires_grad=True)
+        loss = MODELS.build(dict(type='mmdet_losses.DIoULoss',
+                                 focaler_range=(0.1, 0.9)))
+        loss(pred, torch.tensor(HALF_TARGET[:1], dtype=dtype)).backward()
+        grads.append(pred.grad)
+    assert grads[0].dtype == torch.float16
+    torch.testing.assert_close(grads[0].float(), grads[1], rtol=1e-3, atol=1e-5)
+    torch.testing.assert_close(grads[1], torch.tensor([[0.0, 0.00875, 0.0, 0.0056875]]),
+                               rtol=1e-3, atol=1e-7)
+
+
 @pytest.mark.parametrize('loss_type,extra', [
     ('IoULoss', dict(mode='linear')), ('GIoULoss', {}), ('DIoULoss', {}),
     ('CIoULoss', dict(aspect_iou_threshold=0.5)), ('EIoULoss', dict(focal_gamma=0.5)),

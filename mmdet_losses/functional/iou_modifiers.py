@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from .box_geometry import check_iou_modifiers, modified_iou, upcast_boxes
+from .dtypes import output_dtype
 
 
 def alpha_power(x: Tensor, alpha: float) -> Tensor:
@@ -40,9 +41,8 @@ def with_iou_modifiers(loss_fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
     @functools.wraps(loss_fn)
     def wrapper(pred: Tensor, target: Tensor, *args, inner_ratio=None,
                 focaler_range=None, **kwargs) -> Tensor:
-        loss = loss_fn(pred, target, *args, **kwargs)
         if inner_ratio is None and focaler_range is None:
-            return loss
+            return loss_fn(pred, target, *args, **kwargs)
         inner_ratio, focaler_range = check_iou_modifiers(inner_ratio, focaler_range)
         bound = signature.bind(pred, target, *args, **kwargs)
         bound.apply_defaults()
@@ -50,10 +50,16 @@ def with_iou_modifiers(loss_fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
         check_modifiable_mode(options.get('mode', 'linear'), inner_ratio,
                               focaler_range)
         alpha = options.get('alpha', 1.0)
-        iou, modified = modified_iou(*upcast_boxes(pred, target), options['eps'],
-                                     inner_ratio, focaler_range)
+        # One upcast for the loss and its correction, one cast back of their sum:
+        # the loss and the correction each hold the IoU's gradient with opposite
+        # signs, which for a zero-width or coincident box overflows float16 (inf -
+        # inf = NaN) if each is cast back on its own.
+        boxes = upcast_boxes(pred, target)
+        loss = loss_fn(*boxes, *args, **kwargs)
+        iou, modified = modified_iou(*boxes, options['eps'], inner_ratio,
+                                     focaler_range)
         correction = alpha_power(iou, alpha) - alpha_power(modified, alpha)
-        return (loss.to(iou.dtype) + correction).to(loss.dtype)
+        return (loss + correction).to(output_dtype(pred))
 
     wrapper.__doc__ = (wrapper.__doc__ or '') + _MODIFIER_ARGS
     wrapper.__signature__ = signature.replace(parameters=[
