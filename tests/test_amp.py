@@ -1,5 +1,7 @@
-"""Mixed precision: every registered loss returns a float32 reduced value under CPU
-bfloat16 autocast, equal to its float32 value on the same (bfloat16) predictions;
+"""Precision: one dtype rule for the value of every registered loss (the compute
+dtype: float32 for half, bfloat16 and integer predictions, float64 for float64,
+whatever the reduction and the weights' dtype); under CPU bfloat16 autocast a float32
+reduced value equal to its float32 value on the same (bfloat16) predictions;
 ``tools/train.py --amp`` selects the right optimizer wrapper per device and trains a
 shapes run with finite losses on the CPU."""
 import os.path as osp
@@ -9,7 +11,8 @@ import pytest
 import torch
 from mmdet.registry import MODELS as MMDET_MODELS
 
-import mmdet_losses.losses
+from mmdet_losses import MODELS
+from mmdet_losses.losses import BaseLoss
 from mmdet_losses.utils.amp import CPUAutocastOptimWrapper, amp_optim_wrapper
 from train_utils import RETINANET, make_data, tiny_config, train, train_records
 
@@ -34,11 +37,13 @@ SCORES = torch.rand(N, generator=torch.Generator().manual_seed(2))
 SOFT = torch.zeros(N, C).scatter_(1, (torch.arange(N) % C)[:, None], SCORES[:, None])
 BOX_PRED, BOX_TARGET = boxes(3, jitter=4.0), boxes(3)
 
-# name: (build kwargs, float32 prediction, target). Every name of
-# mmdet_losses.losses.__all__ needs a row: a new loss fails test_every_loss_has_a_case.
+# name: (build kwargs, float32 prediction, target). Every loss of the registry needs a
+# row: a new loss fails test_every_loss_has_a_case.
 CATEGORY = dict(
     CrossEntropyLoss=[(dict(use_sigmoid=False), logits(C + 1), LABELS),
-                      (dict(use_sigmoid=True), logits(C), LABELS)],
+                      (dict(use_sigmoid=True), logits(C), LABELS),
+                      (dict(use_sigmoid=True, class_weight=[1.0, 2.0, 0.5]), logits(C),
+                       LABELS)],
     FocalLoss=[(dict(use_sigmoid=True), logits(C), LABELS),
                (dict(use_sigmoid=False), logits(C + 1), LABELS)],
     QualityFocalLoss=[(dict(), logits(C), (LABELS, SCORES))],
@@ -62,7 +67,9 @@ def cases():
 
 
 def registered_losses():
-    return [n for n in mmdet_losses.losses.__all__ if n != 'BaseLoss']
+    """The losses of this package's registry (not a hand-kept list)."""
+    return [name for name in MODELS.own_names()
+            if issubclass(MODELS.get(name), BaseLoss)]
 
 
 def test_every_loss_has_a_case():
@@ -93,6 +100,48 @@ def test_loss_is_float32_under_bf16_autocast(name, kwargs, pred, target):
     reference = MMDET_MODELS.build(dict(type=f'mmdet_losses.{name}', **kwargs))(
         pred16.detach().float(), target)
     torch.testing.assert_close(value, reference, rtol=1e-5, atol=1e-6)
+
+
+def dtype_cases():
+    """Every case with float16, bfloat16, float32 and float64 predictions, and the
+    box losses also with integer boxes."""
+    for case in cases():
+        name, kwargs, pred, target = case.values
+        dtypes = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
+        if name in BOX_LOSSES:
+            dtypes.append(torch.int64)
+        for dtype in dtypes:
+            yield pytest.param(name, kwargs, pred, target, dtype,
+                               id=f'{case.id}-{str(dtype)[6:]}')
+
+
+@pytest.mark.parametrize('reduction', ['none', 'mean', 'sum'])
+@pytest.mark.parametrize('name, kwargs, pred, target, dtype', dtype_cases())
+def test_value_is_in_the_compute_dtype(name, kwargs, pred, target, dtype, reduction):
+    """float32 for half, bfloat16 and integer predictions, float64 for float64, for
+    every loss and reduction, with float32 weights (what heads pass) or float64 ones;
+    and the value is the float32 (float64) loss of the same rounded predictions: the
+    prediction is upcast once, on entry. (Evaluation mode: WIoU's running mean stays
+    put between the calls.)"""
+    loss = MMDET_MODELS.build(dict(type=f'mmdet_losses.{name}', **kwargs)).eval()
+    expected = torch.float64 if dtype == torch.float64 else torch.float32
+    rounded = pred.round() if dtype == torch.int64 else pred
+    reference = loss(rounded.to(dtype).to(expected), target,
+                     weight=torch.linspace(0.0, 2.0, N, dtype=expected),
+                     reduction_override=reduction)
+    for weight_dtype in (torch.float32, torch.float64):
+        typed = rounded.to(dtype, copy=True)
+        if typed.is_floating_point():
+            typed.requires_grad_()
+        value = loss(typed, target, weight=torch.linspace(0.0, 2.0, N,
+                                                          dtype=weight_dtype),
+                     reduction_override=reduction)
+        assert value.dtype == expected, (value.dtype, weight_dtype)
+        assert torch.isfinite(value).all()
+        torch.testing.assert_close(value, reference, rtol=1e-6, atol=1e-7)
+        if typed.requires_grad:
+            value.sum().backward()
+            assert typed.grad.dtype == dtype
 
 
 def test_amp_wrapper_per_device():

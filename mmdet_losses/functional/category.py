@@ -175,7 +175,8 @@ def binary_loss(elementwise: Callable[..., Tensor],
         check: run the label-range check (one host synchronisation).
 
     Returns:
-        The weighted loss (``'none'``) or a scalar, in ``pred``'s dtype.
+        The weighted loss (``'none'``) or a scalar, in the compute dtype of
+        :mod:`.dtypes` (float32 for half-precision ``pred``).
     """
     labels_or_dense, scores = split_binary_target(pred, target, quality, loss_name)
     num_classes = pred.shape[-1] if pred.dim() else 1
@@ -201,8 +202,9 @@ def binary_loss(elementwise: Callable[..., Tensor],
         if label_smoothing:
             extra['label_smoothing'] = label_smoothing
         total = fused(pred, labels_or_dense, weight, **hyper, **extra)
-        return reduce_sum(total, numel, reduction, avg_factor).to(pred.dtype)
+        return reduce_sum(total, numel, reduction, avg_factor)
     dtype = _float_dtype(pred)
+    pred = pred.to(dtype)
     if integer:
         dense = binary_targets(labels_or_dense, num_classes, dtype)
         if scores is not None:
@@ -247,7 +249,7 @@ def softmax_loss(elementwise: Callable[..., Tensor],
         check: run the label-range check (one host synchronisation).
 
     Returns:
-        ``(N,)`` (``'none'``) or a scalar, in ``pred``'s dtype.
+        ``(N,)`` (``'none'``) or a scalar, in the compute dtype of :mod:`.dtypes`.
     """
     if isinstance(labels, (tuple, list)) or not isinstance(labels, Tensor) \
             or labels.is_floating_point():
@@ -258,6 +260,7 @@ def softmax_loss(elementwise: Callable[..., Tensor],
     check_label_shape(pred, labels)
     if check:
         check_labels(labels, pred.shape[1] - 1, ignore_index)
+    pred = upcast(pred)
     not_ignored = None if ignore_index is None else labels != ignore_index
     keep = not_ignored
     if weight is not None:

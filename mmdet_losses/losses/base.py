@@ -10,6 +10,7 @@ from typing import Callable, Dict, Optional, Union
 import torch
 from torch import Tensor, nn
 
+from ..functional.dtypes import compute_dtype
 from ..functional.reduction import weight_reduce_loss, zero_unweighted
 from ..functional.validation import check_number, check_reduction
 
@@ -47,8 +48,10 @@ class BaseLoss(nn.Module):
     ``(N,)``, 0 for coordinate losses); ``None`` for a loss that applies this rule
     itself (the fused category losses do it inside their kernels).
 
-    Under autocast (mixed precision) the loss is computed in float32 with autocast
-    off and returns a float32 value.
+    The value is in the compute dtype of ``pred`` (float32 for half, bfloat16 and
+    integer predictions, float64 for float64), for every loss and reduction; under
+    autocast (mixed precision) the loss is computed in float32 with autocast off and
+    returns a float32 value. See :mod:`mmdet_losses.functional.dtypes`.
     """
 
     loss_fn: Callable[..., Tensor]
@@ -108,11 +111,15 @@ class BaseLoss(nn.Module):
                                     reduction_override, **kwargs)
         reduction = self.reduction if reduction_override is None else \
             check_reduction(reduction_override, 'reduction_override')
+        # The dtype rule of every loss (functional.dtypes): in, and out, once.
+        dtype = compute_dtype(pred)
+        pred = pred.to(dtype)
         if weight is not None and self.element_dims is not None:
             loss_shape = pred.shape[:pred.dim() - self.element_dims]
             pred = zero_unweighted(pred, weight, loss_shape, self.unweighted_fill)
-        return self.loss_weight * self.weighted_loss(
-            pred, target, weight, reduction, avg_factor, **kwargs)
+        loss = self.weighted_loss(pred, target, weight, reduction, avg_factor,
+                                  **kwargs)
+        return (self.loss_weight * loss).to(dtype)
 
     def weighted_loss(self, pred: Tensor, target: Tensor,
                       weight: Optional[Tensor], reduction: str,

@@ -62,13 +62,11 @@ class GHMC(BaseLoss):
         if not target.is_floating_point():
             if self.data_check_due(pred):
                 check_labels(target, pred.shape[-1])
-            target = binary_targets(target, pred.shape[-1], pred.dtype
-                                    if pred.dtype == torch.float64 else torch.float32)
+            target = binary_targets(target, pred.shape[-1], pred.dtype)
         valid = torch.ones_like(pred, dtype=torch.bool) if weight is None else \
             (align_weight(weight, pred) > 0).expand_as(pred)
         pred = torch.where(valid, pred, pred.new_zeros(()))
-        dtype = torch.float64 if pred.dtype == torch.float64 else torch.float32
-        g = (torch.sigmoid(pred.detach().to(dtype)) - target.to(dtype)).abs()
+        g = (torch.sigmoid(pred.detach()) - target.to(pred.dtype)).abs()
         ghm, num_valid, new_acc = ghm_weights(g, valid, self.edges, self.acc_sum,
                                               self.momentum)
         if new_acc is not None and self.training:

@@ -2,18 +2,16 @@
 ``SmoothL1Loss``, ``BalancedL1Loss`` (compiled where a compiler is available, see
 :mod:`mmdet_losses.functional.compile`) and ``GHMR``.
 
-They weight and reduce in float32 (float64 for float64 input) and return the result
-in the input's floating dtype, float32 for integer input: a float16 squared error of
-300 px (90000) is out of float16's range element-wise, but its weighted mean is not,
-and a zero weight must give 0, not ``0 * inf = NaN``.
+Like every registered loss they compute, weight and reduce in float32 (float64 for
+float64 input) and return that dtype (:mod:`mmdet_losses.functional.dtypes`): a
+float16 squared error of 300 px (90000) is out of float16's range element-wise, but
+its weighted mean is not, and a zero weight must give 0, not ``0 * inf = NaN``.
 """
 import torch
 
 from ..functional.compile import maybe_compiled
-from ..functional.dtypes import compute_dtype, output_dtype
 from ..functional.ghm import ghmr_loss
-from ..functional.reduction import AVG_EPS, align_weight, reduce_sum, \
-    weight_reduce_loss
+from ..functional.reduction import AVG_EPS, align_weight, reduce_sum
 from ..functional.regression import (balanced_l1_loss, l1_loss, l2_loss,
                                      smooth_l1_loss)
 from ..functional.validation import check_number
@@ -21,21 +19,8 @@ from ..registry import MODELS
 from .base import BaseLoss
 
 
-class _CoordinateLoss(BaseLoss):
-    """Element-wise loss, weights and reduction in the compute dtype; the result
-    cast to the output dtype (:mod:`mmdet_losses.functional.dtypes`) once."""
-
-    def weighted_loss(self, pred, target, weight, reduction, avg_factor, **kwargs):
-        dtype = compute_dtype(pred)
-        loss = self.elementwise(pred.to(dtype), target.to(dtype), **kwargs)
-        if weight is not None:
-            weight = weight.to(dtype)
-        return weight_reduce_loss(loss, weight, reduction,
-                                  avg_factor).to(output_dtype(pred))
-
-
 @MODELS.register_module()
-class L1Loss(_CoordinateLoss):
+class L1Loss(BaseLoss):
     """L1 loss, ``|pred - target|`` element-wise.
 
     Args:
@@ -50,7 +35,7 @@ class L1Loss(_CoordinateLoss):
 
 
 @MODELS.register_module()
-class L2Loss(_CoordinateLoss):
+class L2Loss(BaseLoss):
     """L2 loss, the squared error ``(pred - target)^2`` element-wise (MMDetection's
     ``MSELoss``). Arguments and shapes as :class:`L1Loss`."""
 
@@ -58,7 +43,7 @@ class L2Loss(_CoordinateLoss):
 
 
 @MODELS.register_module()
-class SmoothL1Loss(_CoordinateLoss):
+class SmoothL1Loss(BaseLoss):
     """Smooth L1 loss (Fast R-CNN), see
     :func:`~mmdet_losses.functional.smooth_l1_loss`.
 
@@ -80,7 +65,7 @@ class SmoothL1Loss(_CoordinateLoss):
 
 
 @MODELS.register_module()
-class BalancedL1Loss(_CoordinateLoss):
+class BalancedL1Loss(BaseLoss):
     """Balanced L1 loss (Libra R-CNN, arXiv 1904.02701), see
     :func:`~mmdet_losses.functional.balanced_l1_loss`; MMDetection's
     ``BalancedL1Loss`` in value and gradient.
@@ -150,13 +135,11 @@ class GHMR(BaseLoss):
             momentum=self.momentum)
         if new_acc is not None and self.training:
             self.acc_sum.copy_(new_acc.to(self.acc_sum.dtype))
-        out_dtype = output_dtype(pred)
         if reduction == 'none':
-            return loss.to(out_dtype)
+            return loss
         if reduction == 'sum':
-            return reduce_sum(loss.sum(), loss.numel(), 'sum',
-                              avg_factor).to(out_dtype)
-        return (loss.sum() / (total_weight + AVG_EPS)).to(out_dtype)
+            return reduce_sum(loss.sum(), loss.numel(), 'sum', avg_factor)
+        return loss.sum() / (total_weight + AVG_EPS)
 
 
 __all__ = ['L1Loss', 'L2Loss', 'SmoothL1Loss', 'BalancedL1Loss', 'GHMR']
