@@ -209,6 +209,22 @@ def test_boxes_need_four_coordinates(key):
         build_module(key)(torch.zeros(3, 5), torch.zeros(3, 5))
 
 
+def test_iou_loss_takes_mmdets_deprecated_linear():
+    """linear=True is MMDetection's old spelling of mode='linear' (its Cascade RPN
+    configs use it): the linear IoU loss, with a DeprecationWarning, whatever mode
+    says, as MMDetection's IoULoss; linear=False leaves the mode alone."""
+    pred, target = random_pairs(N, seed=34, dtype=torch.float32)
+    with pytest.warns(DeprecationWarning, match="mode='linear'"):
+        ours = MODELS.build(dict(type='mmdet_losses.IoULoss', linear=True,
+                                 loss_weight=10.0))
+    assert ours.mode == 'linear'
+    theirs = MMDET_MODELS.build(dict(type='IoULoss', linear=True, loss_weight=10.0))
+    torch.testing.assert_close(ours(pred, target), theirs(pred, target))
+    torch.testing.assert_close(ours(pred, target),
+                               10.0 * F.iou_loss(pred, target, mode='linear').mean())
+    assert build_module('iou_log', linear=False).mode == 'log'
+
+
 def test_functional_iou_loss_rejects_unknown_mode():
     """The public functional validates its mode like the module does: a typo must not
     silently give another loss (today 'lg' returns the linear loss)."""

@@ -11,6 +11,7 @@ or ``(N, 4)`` (RetinaHead's box weights, averaged per box); ``'none'`` gives ``(
 Each loss runs compiled where a compiler is available
 (:mod:`mmdet_losses.functional.compile`).
 """
+import warnings
 from typing import Optional, Sequence
 
 import torch
@@ -81,6 +82,9 @@ class IoULoss(_IoUFamilyLoss):
         eps, alpha, reduction, loss_weight, inner_ratio, focaler_range: as for
             every IoU-family loss; ``alpha`` other than 1 and the modifiers need
             ``mode='linear'``.
+        linear: MMDetection's deprecated spelling of ``mode='linear'`` (its Cascade
+            RPN configs use it): ``True`` sets the mode to ``'linear'``, whatever
+            ``mode`` says, with a ``DeprecationWarning``, as MMDetection does.
     """
 
     loss_fn = staticmethod(maybe_compiled(F_iou.iou_loss))
@@ -88,7 +92,12 @@ class IoULoss(_IoUFamilyLoss):
     def __init__(self, mode: str = 'log', eps: float = 1e-6, alpha: float = 1.0,
                  reduction: str = 'mean', loss_weight: float = 1.0,
                  inner_ratio: Optional[float] = None,
-                 focaler_range: Optional[Sequence[float]] = None) -> None:
+                 focaler_range: Optional[Sequence[float]] = None,
+                 linear: bool = False) -> None:
+        if linear:
+            warnings.warn("IoULoss: linear=True is deprecated, use mode='linear'",
+                          DeprecationWarning, stacklevel=2)
+            mode = 'linear'
         super().__init__(eps, alpha, reduction, loss_weight, inner_ratio,
                          focaler_range)
         F_iou.check_iou_mode(mode, self.alpha)
