@@ -124,6 +124,24 @@ def test_softmax_ce_matches_mmdet(call, kwargs):
                 pred, labels, rtol=1e-5, **resolve(call, weight, weight_nc))
 
 
+@pytest.mark.parametrize('ours, theirs', [
+    (FocalLoss(use_sigmoid=True), mmdet_module.FocalLoss(use_sigmoid=True)),
+    (CrossEntropyLoss(use_sigmoid=True),
+     mmdet_module.CrossEntropyLoss(use_sigmoid=True))], ids=['focal', 'ce'])
+def test_single_channel_all_zero_labels_as_mmdet(ours, theirs):
+    """GuidedAnchorHead's location loss: one channel, and for an image without
+    objects all-zero labels (label 0 is that channel's positive, 1 background). One
+    channel cannot be a softmax head's C + 1 (no foreground class), so the
+    background-channel check lets it through and the value is MMDetection's."""
+    pred = torch.randn(64, 1, generator=torch.Generator().manual_seed(8))
+    labels = torch.zeros(64, dtype=torch.long)
+    torch.testing.assert_close(ours(pred, labels), theirs(pred, labels), rtol=1e-5,
+                               atol=0)
+    # two channels, background (label 1) the majority and no label 2: still refused
+    with pytest.raises(ValueError, match="use_sigmoid=True in the head's loss_cls"):
+        type(ours)(use_sigmoid=True)(torch.zeros(64, 2), labels + 1)
+
+
 # ---------------------------------------------------------- pinned differences
 
 def test_sigmoid_class_weight_differs_from_mmdet_pos_weight():

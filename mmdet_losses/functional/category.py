@@ -60,8 +60,11 @@ def check_background_channel(labels: Tensor, num_classes: int, loss_name: str) -
     """Raise if no label is the background index ``C`` while label ``C - 1`` is the
     majority: the head predicts ``C + 1`` channels for a sigmoid loss (its config
     lacks ``use_sigmoid=True``, which MMDetection's heads read from ``loss_cls``).
-    One device synchronisation."""
-    if bool((labels == num_classes).any()):
+    One channel is never a softmax head's ``C + 1`` (that head would have no
+    foreground class), so a single-channel prediction passes whatever its labels
+    (``GuidedAnchorHead``'s location loss gives all-zero labels for an image without
+    objects). One device synchronisation."""
+    if num_classes < 2 or bool((labels == num_classes).any()):
         return
     if int((labels == num_classes - 1).sum()) * 2 > labels.numel():
         raise ValueError(
