@@ -124,6 +124,28 @@ def test_softmax_ce_matches_mmdet(call, kwargs):
                 pred, labels, rtol=1e-5, **resolve(call, weight, weight_nc))
 
 
+DENSE_CALLS = [{}, {'reduction_override': 'none'}, {'reduction_override': 'sum'},
+               {'weight': 'nc'}, {'weight': 'nc', 'avg_factor': 7.0}]
+
+
+@pytest.mark.parametrize('call', DENSE_CALLS, ids=['mean', 'none', 'sum', 'w', 'w_avg'])
+@pytest.mark.parametrize('ours, theirs', [
+    (CrossEntropyLoss(use_sigmoid=True), mmdet_module.CrossEntropyLoss(use_sigmoid=True)),
+    (FocalLoss(), mmdet_module.FocalLoss())], ids=['ce', 'focal'])
+def test_integer_targets_of_pred_shape_are_binary_targets(call, ours, theirs):
+    """SABL's bucket classification passes 0/1 targets of pred's shape as long, with
+    (N, C) weights: MMDetection takes them as binary targets, and so do we (the value
+    of the same targets as floats)."""
+    pred, _, weight, weight_nc = inputs(9, dtype=torch.float32)
+    binary = torch.randint(0, 2, (N, C), generator=torch.Generator().manual_seed(9))
+    call = resolve(call, weight, weight_nc)
+    assert_same(ours, theirs, pred, binary, rtol=1e-5, **call)
+    torch.testing.assert_close(ours(pred, binary, **call),
+                               ours(pred, binary.float(), **call))
+    with pytest.raises(ValueError, match=r'\(40, 5\).*\[0, 1\], got 2'):
+        ours(pred, binary * 2)
+
+
 @pytest.mark.parametrize('ours, theirs', [
     (FocalLoss(use_sigmoid=True), mmdet_module.FocalLoss(use_sigmoid=True)),
     (CrossEntropyLoss(use_sigmoid=True),

@@ -5,9 +5,9 @@ MMDetection's conventions:
 
 * A **binary** (sigmoid) loss scores ``C`` foreground classes with ``pred (N, C)``.
   Its target is ``(N,)`` integer labels, ``C`` meaning background (an all-zero target
-  row); or ``(N, C)`` float (soft) targets; or, for the quality losses, a
-  ``(labels, scores)`` tuple: the label column's target is the score (an IoU), the
-  others 0. Labels equal to ``ignore_index`` give rows of weight 0.
+  row); or ``(N, C)`` float (soft) targets, or integer 0/1 ones (used as floats,
+  as MMDetection does); or, for the quality losses, a ``(labels, scores)`` tuple:
+  the label column's target is the score (an IoU), the others 0. Labels equal to ``ignore_index`` give rows of weight 0.
 * A **softmax** loss scores ``C + 1`` logits (the last one background) with
   ``(N,)`` integer labels; label ``ignore_index`` (-100 by default) is ignored.
 
@@ -99,9 +99,11 @@ def _float_dtype(pred: Tensor) -> torch.dtype:
 
 
 def split_binary_target(pred: Tensor, target: CategoryTarget, quality: bool,
-                        loss_name: str) -> Tuple[Tensor, Optional[Tensor]]:
+                        loss_name: str, check: bool = True
+                        ) -> Tuple[Tensor, Optional[Tensor]]:
     """Check a binary loss's target against ``pred`` and return ``(labels or dense
-    target, scores or None)``."""
+    target, scores or None)``; integer targets of ``pred``'s shape come back as
+    float targets (``check``: after a range check, one host synchronisation)."""
     if isinstance(target, (tuple, list)):
         if not quality:
             raise TypeError(f'{loss_name} takes integer labels or a float target, got '
@@ -125,6 +127,13 @@ def split_binary_target(pred: Tensor, target: CategoryTarget, quality: bool,
         raise TypeError(f'{loss_name}: target must be a tensor'
                         f'{" or a (labels, scores) tuple" if quality else ""}, '
                         f'got {type(target).__name__}')
+    if not target.is_floating_point() and target.shape == pred.shape:
+        # Integer targets of pred's shape are binary targets, as MMDetection takes
+        # them (SABL's bucket classification passes its 0/1 targets as long).
+        if check and target.dtype != torch.bool:
+            check_labels(target, 1, name=f'{loss_name}: integer targets of pred\'s '
+                         f'shape {tuple(pred.shape)} (binary targets)')
+        target = target.to(_float_dtype(pred))
     if target.is_floating_point():
         check_same_shape(pred, target, 'pred and float target')
         return target, None
@@ -164,8 +173,8 @@ def binary_loss(elementwise: Callable[..., Tensor],
             neither target nor weight needs a gradient.
         pred: ``(N, C)`` logits (probabilities if ``activated``); any shape with a
             float target of the same shape.
-        target: ``(N,)`` labels, a float target of ``pred``'s shape, or (quality
-            losses) a ``(labels, scores)`` tuple.
+        target: ``(N,)`` labels, a target of ``pred``'s shape (float, or integer
+            0/1), or (quality losses) a ``(labels, scores)`` tuple.
         weight, reduction, avg_factor: as :func:`~.reduction.weight_reduce_loss`.
         quality: the loss takes ``(labels, scores)`` or float targets only.
         ignore_index: label of ignored rows (integer labels only).
@@ -181,7 +190,8 @@ def binary_loss(elementwise: Callable[..., Tensor],
         The weighted loss (``'none'``) or a scalar, in the compute dtype of
         :mod:`.dtypes` (float32 for half-precision ``pred``).
     """
-    labels_or_dense, scores = split_binary_target(pred, target, quality, loss_name)
+    labels_or_dense, scores = split_binary_target(pred, target, quality, loss_name,
+                                                  check)
     num_classes = pred.shape[-1] if pred.dim() else 1
     integer = not labels_or_dense.is_floating_point()
     if check and integer:

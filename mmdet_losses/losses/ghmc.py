@@ -58,9 +58,10 @@ class GHMC(BaseLoss):
 
     def weighted_loss(self, pred: Tensor, target: Tensor, weight: Optional[Tensor],
                       reduction: str, avg_factor=None) -> Tensor:
-        target, _ = split_binary_target(pred, target, False, 'GHMC')
+        check = self.data_check_due(pred)
+        target, _ = split_binary_target(pred, target, False, 'GHMC', check)
         if not target.is_floating_point():
-            if self.data_check_due(pred):
+            if check:
                 check_labels(target, pred.shape[-1])
             target = binary_targets(target, pred.shape[-1], pred.dtype)
         valid = torch.ones_like(pred, dtype=torch.bool) if weight is None else \
