@@ -164,6 +164,48 @@ def test_single_channel_all_zero_labels_as_mmdet(ours, theirs):
         type(ours)(use_sigmoid=True)(torch.zeros(64, 2), labels + 1)
 
 
+def test_class_weight_tensor_as_detr_head_builds_it():
+    """DETRHead turns class_weight=1.0 and bg_cls_weight=0.1 into a (C + 1,) tensor
+    before it builds its loss: ours takes the tensor, and its value is
+    MMDetection's."""
+    from mmdet.models.dense_heads import DETRHead
+    config = dict(type='CrossEntropyLoss', bg_cls_weight=0.1, use_sigmoid=False,
+                  loss_weight=1.0, class_weight=1.0)
+    ours = DETRHead(num_classes=C, embed_dims=32,
+                    loss_cls=dict(config, type='mmdet_losses.CrossEntropyLoss'))
+    theirs = DETRHead(num_classes=C, embed_dims=32, loss_cls=config)
+    assert type(ours.loss_cls) is CrossEntropyLoss
+    torch.testing.assert_close(ours.loss_cls.class_weight,
+                               torch.tensor([1.0] * C + [0.1], dtype=torch.float64))
+    pred, labels, weight, _ = inputs(10, dtype=torch.float32, channels=C + 1)
+    assert_same(ours.loss_cls, theirs.loss_cls, pred, labels, rtol=1e-5)
+    assert_same(ours.loss_cls, theirs.loss_cls, pred, labels, rtol=1e-5,
+                weight=weight, avg_factor=7.0)
+
+
+def test_class_weight_is_a_buffer():
+    """Kept on the module's device (moved by .to() / .cuda() with it), not copied
+    from the host at every call; not in the state dict, so checkpoints are
+    unchanged. A list and a tensor give the same loss."""
+    loss = CrossEntropyLoss(use_sigmoid=True, class_weight=torch.tensor([1, 2, 0.5]))
+    assert dict(loss.named_buffers())['class_weight'].tolist() == [1.0, 2.0, 0.5]
+    assert 'class_weight' not in loss.state_dict()
+    pred, labels, _, _ = inputs(11, channels=3)
+    labels = labels.clamp(max=3)
+    torch.testing.assert_close(
+        loss(pred, labels),
+        CrossEntropyLoss(use_sigmoid=True, class_weight=[1.0, 2.0, 0.5])(pred, labels))
+
+
+@pytest.mark.parametrize('class_weight, message', [
+    (torch.ones(2, 3), r'class_weight must be .* 1-D tensor .* shape \(2, 3\)'),
+    (torch.tensor([1.0, -1.0]), r'class_weight\[1\] .* -1.0'),
+    (1.0, r'class_weight must be .* got 1.0')])
+def test_bad_class_weight_says_what_is_allowed(class_weight, message):
+    with pytest.raises(ValueError, match=message):
+        CrossEntropyLoss(class_weight=class_weight)
+
+
 # ---------------------------------------------------------- pinned differences
 
 def test_sigmoid_class_weight_differs_from_mmdet_pos_weight():

@@ -91,11 +91,15 @@ class CrossEntropyLoss(CategoryLoss):
         use_sigmoid: ``False``: softmax cross-entropy, ``pred`` ``(N, C + 1)`` (last
             logit background), labels ``(N,)``, ``'none'`` gives ``(N,)``. ``True``:
             binary cross-entropy, ``pred`` ``(N, C)``; integer labels ``(N,)`` become
-            one-hot targets (label ``C`` = background = all zeros), float targets of
-            ``pred``'s shape are used as they are; ``'none'`` gives ``(N, C)``.
-        class_weight: optional per-class weights, ``C + 1`` (softmax) or ``C``
+            one-hot targets (label ``C`` = background = all zeros), targets of
+            ``pred``'s shape (float, or integer 0/1) are used as they are; ``'none'``
+            gives ``(N, C)``.
+        class_weight: optional per-class weights (a sequence or a 1-D tensor, as
+            MMDetection's ``DETRHead`` builds it): ``C + 1`` (softmax) or ``C``
             (sigmoid, weighing each class's whole binary loss; MMDetection passes it
             as BCE's ``pos_weight`` instead, which weighs only the positive term).
+            Kept as the (non-persistent) buffer ``class_weight``, which moves with
+            the module.
         ignore_index: label whose samples are ignored; ``None`` ignores ``-100``, as
             ``F.cross_entropy`` and MMDetection's ``CrossEntropyLoss`` do. A call may
             pass ``ignore_index=`` to override it, as MMDetection's forward takes it.
@@ -109,7 +113,7 @@ class CrossEntropyLoss(CategoryLoss):
 
     def __init__(self,
                  use_sigmoid: bool = False,
-                 class_weight: Optional[Sequence[float]] = None,
+                 class_weight: Union[None, Sequence[float], Tensor] = None,
                  ignore_index: Optional[int] = None,
                  avg_non_ignore: bool = False,
                  label_smoothing: float = 0.0,
@@ -120,10 +124,8 @@ class CrossEntropyLoss(CategoryLoss):
         self.avg_non_ignore = bool(avg_non_ignore)
         self.label_smoothing = check_number('label_smoothing', label_smoothing,
                                             0.0, 1.0, high_open=True)
-        if class_weight is not None:
-            class_weight = [check_number(f'class_weight[{i}]', w, low=0.0)
-                            for i, w in enumerate(class_weight)]
-        self.class_weight = class_weight
+        self.register_buffer('class_weight', _check_class_weight(class_weight),
+                             persistent=False)
 
     def loss_kwargs(self):
         return {'use_sigmoid': self.use_sigmoid, 'ignore_index': self.ignore_index,
@@ -137,8 +139,7 @@ class CrossEntropyLoss(CategoryLoss):
             raise ValueError(f'class_weight must have {num_expected} entries for pred '
                              f'of shape {tuple(pred.shape)}, got '
                              f'{len(self.class_weight)}')
-        dtype = torch.float64 if pred.dtype == torch.float64 else torch.float32
-        return pred.new_tensor(self.class_weight, dtype=dtype)
+        return self.class_weight.to(pred.dtype)
 
     def weighted_loss(self, pred, target, weight, reduction, avg_factor,
                       ignore_index: Optional[int] = None):
@@ -158,6 +159,24 @@ class CrossEntropyLoss(CategoryLoss):
                               label_smoothing=self.label_smoothing)
         return self.softmax(elementwise, pred, target, weight, reduction, avg_factor,
                             **options)
+
+
+def _check_class_weight(class_weight) -> Optional[Tensor]:
+    """``None`` or the per-class weights as a float64 tensor (each finite and
+    ``>= 0``), from a sequence or a 1-D tensor."""
+    if class_weight is None:
+        return None
+    if isinstance(class_weight, Tensor) and class_weight.dim() == 1:
+        values = class_weight.detach().cpu().tolist()
+    elif isinstance(class_weight, (list, tuple)):
+        values = list(class_weight)
+    else:
+        shown = f'a tensor of shape {tuple(class_weight.shape)}' \
+            if isinstance(class_weight, Tensor) else repr(class_weight)
+        raise ValueError('class_weight must be None, a sequence or a 1-D tensor of '
+                         f'per-class weights, got {shown}')
+    return torch.tensor([check_number(f'class_weight[{i}]', w, low=0.0)
+                         for i, w in enumerate(values)], dtype=torch.float64)
 
 
 def _check_ignore_index(value, name: str = 'ignore_index') -> Optional[int]:
