@@ -2,6 +2,7 @@
 differences where they do not, and one forward/backward of tiny RetinaNet and FCOS
 heads with each loss as ``loss_cls``."""
 import copy
+import math
 
 import mmdet.models.losses as mmdet_module
 import pytest
@@ -204,6 +205,90 @@ def test_class_weight_is_a_buffer():
 def test_bad_class_weight_says_what_is_allowed(class_weight, message):
     with pytest.raises(ValueError, match=message):
         CrossEntropyLoss(class_weight=class_weight)
+
+
+# ------------------------------------------------------------------ mask loss
+def mask_inputs(seed, shape=(6, 4, 7, 7)):
+    """Mask logits (N, C, *), binary mask targets (N, *) and labels (N,) in [0, C)."""
+    gen = torch.Generator().manual_seed(seed)
+    pred = 3 * torch.randn(shape, generator=gen, dtype=torch.float64)
+    target = (torch.rand((shape[0], ) + shape[2:], generator=gen) > 0.5).double()
+    labels = torch.randint(0, shape[1], (shape[0], ), generator=gen)
+    return pred, target, labels
+
+
+@pytest.mark.parametrize('shape', [(6, 4, 7, 7), (6, 1, 7, 7), (5, 3, 14)],
+                         ids=['masks', 'class_agnostic', 'points'])
+def test_mask_loss_matches_mmdet(shape):
+    """use_mask=True as FCNMaskHead (masks (N, C, H, W)) and MaskPointHead (points
+    (N, C, P)) call it, the labels third: MMDetection's value (its (1,) tensor, our
+    scalar) and gradient; the maps of the other classes get a zero gradient."""
+    pred, target, labels = mask_inputs(12, shape)
+    x1, x2 = pred.clone().requires_grad_(), pred.clone().requires_grad_()
+    ours = CrossEntropyLoss(use_mask=True, loss_weight=2.0)(x1, target, labels)
+    theirs = mmdet_module.CrossEntropyLoss(use_mask=True, loss_weight=2.0)(
+        x2, target, labels)
+    assert ours.shape == () and theirs.shape == (1, )
+    torch.testing.assert_close(ours, theirs[0], rtol=1e-12, atol=0)
+    ours.backward()
+    theirs.backward()
+    torch.testing.assert_close(x1.grad, x2.grad, rtol=1e-12, atol=1e-18)
+    others = torch.ones(shape[:2], dtype=torch.bool)
+    others[torch.arange(shape[0]), labels] = False
+    assert x1.grad[others].abs().sum() == 0
+
+
+def test_mask_loss_by_hand_and_its_reductions():
+    """Two RoIs, two classes, 1 x 2 maps. RoI 0 (label 1): logits ln 3 and 0 on
+    targets 1 and 0: BCE log(4/3) and log 2. RoI 1 (label 0): logits 0 on targets 1
+    and 1: log 2 each. Mean over 4 elements: (log(4/3) + 3 log 2) / 4."""
+    ln3, ln2, ln43 = math.log(3), math.log(2), math.log(4 / 3)
+    pred = torch.tensor([[[[9.0, 9.0]], [[ln3, 0.0]]], [[[0.0, 0.0]], [[9.0, 9.0]]]])
+    target = torch.tensor([[[1.0, 0.0]], [[1.0, 1.0]]])
+    labels = torch.tensor([1, 0])
+    loss = CrossEntropyLoss(use_mask=True)
+    elements = torch.tensor([[[ln43, ln2]], [[ln2, ln2]]])
+    torch.testing.assert_close(loss(pred, target, labels), elements.mean())
+    torch.testing.assert_close(
+        loss(pred, target, labels, reduction_override='none'), elements)
+    torch.testing.assert_close(
+        loss(pred, target, labels, reduction_override='sum'), elements.sum())
+    torch.testing.assert_close(loss(pred, target, labels, avg_factor=2.0),
+                               elements.sum() / (2.0 + torch.finfo().eps))
+    # class_weight weighs each RoI by its label's weight: RoI 0 by 3, RoI 1 by 0.5
+    weighted = CrossEntropyLoss(use_mask=True, class_weight=[0.5, 3.0])
+    torch.testing.assert_close(
+        weighted(pred, target, labels),
+        (3.0 * elements[0].sum() + 0.5 * elements[1].sum()) / 4)
+
+
+def test_mask_loss_class_weight_of_a_class_agnostic_head_as_mmdet():
+    """One class weight for a class-agnostic head: MMDetection scales every element
+    by it, and so do we (it is each RoI's label weight)."""
+    pred, target, labels = mask_inputs(13, (6, 1, 7, 7))
+    labels = torch.zeros_like(labels)
+    ours = CrossEntropyLoss(use_mask=True, class_weight=[2.5])(pred, target, labels)
+    theirs = mmdet_module.CrossEntropyLoss(use_mask=True, class_weight=[2.5])(
+        pred, target, labels)
+    torch.testing.assert_close(ours, theirs[0], rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize('call, error, message', [
+    (lambda loss, p, t, l: loss(p, t), TypeError, "labels as its third argument"),
+    (lambda loss, p, t, l: loss(p, t, l.double()), TypeError, 'float64'),
+    (lambda loss, p, t, l: loss(p, t, l + 4), ValueError,
+     r'labels \(use_mask=True\) must lie in \[0, 3\]'),
+    (lambda loss, p, t, l: loss(p, t, l[:3]), ValueError, r'\(6, 4, 7, 7\).*\(3,\)'),
+])
+def test_mask_loss_input_errors(call, error, message):
+    pred, target, labels = mask_inputs(14)
+    with pytest.raises(error, match=message):
+        call(CrossEntropyLoss(use_mask=True), pred, target, labels)
+
+
+def test_mask_loss_needs_use_sigmoid_false():
+    with pytest.raises(ValueError, match='use_mask=True .* use_sigmoid=True'):
+        CrossEntropyLoss(use_sigmoid=True, use_mask=True)
 
 
 # ---------------------------------------------------------- pinned differences

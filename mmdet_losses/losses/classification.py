@@ -16,6 +16,7 @@ from ..functional.category import (DEFAULT_IGNORE_INDEX, binary_loss,
 from ..functional.classification import (binary_cross_entropy, sigmoid_focal_loss,
                                          softmax_cross_entropy, softmax_focal_loss)
 from ..functional.fused_focal import sigmoid_focal_loss_sum
+from ..functional.mask import select_label_maps
 from ..functional.validation import check_number
 from ..registry import MODELS
 from .base import BaseLoss
@@ -85,7 +86,8 @@ class CategoryLoss(BaseLoss):
 
 @MODELS.register_module()
 class CrossEntropyLoss(CategoryLoss):
-    """Cross-entropy: softmax over ``C + 1`` logits or binary (sigmoid) over ``C``.
+    """Cross-entropy: softmax over ``C + 1`` logits, binary (sigmoid) over ``C``, or
+    the mask heads' binary cross-entropy on each RoI's label map.
 
     Args:
         use_sigmoid: ``False``: softmax cross-entropy, ``pred`` ``(N, C + 1)`` (last
@@ -94,10 +96,17 @@ class CrossEntropyLoss(CategoryLoss):
             one-hot targets (label ``C`` = background = all zeros), targets of
             ``pred``'s shape (float, or integer 0/1) are used as they are; ``'none'``
             gives ``(N, C)``.
+        use_mask: MMDetection's mask loss (needs ``use_sigmoid=False``): ``pred``
+            ``(N, C, *)`` per-class mask logits of ``N`` RoIs, ``target`` ``(N, *)``
+            float masks, and the third argument (``weight``'s place, where the mask
+            heads pass it) the RoIs' labels ``(N,)``: binary cross-entropy of
+            ``pred[i, labels[i]]`` against ``target[i]``, ``'mean'`` over all
+            elements, ``'none'`` ``(N, *)``.
         class_weight: optional per-class weights (a sequence or a 1-D tensor, as
-            MMDetection's ``DETRHead`` builds it): ``C + 1`` (softmax) or ``C``
+            MMDetection's ``DETRHead`` builds it): ``C + 1`` (softmax); ``C``
             (sigmoid, weighing each class's whole binary loss; MMDetection passes it
-            as BCE's ``pos_weight`` instead, which weighs only the positive term).
+            as BCE's ``pos_weight`` instead, which weighs only the positive term);
+            ``C`` with ``use_mask`` (each RoI's loss weighed by its label's weight).
             Kept as the (non-persistent) buffer ``class_weight``, which moves with
             the module.
         ignore_index: label whose samples are ignored; ``None`` ignores ``-100``, as
@@ -113,6 +122,7 @@ class CrossEntropyLoss(CategoryLoss):
 
     def __init__(self,
                  use_sigmoid: bool = False,
+                 use_mask: bool = False,
                  class_weight: Union[None, Sequence[float], Tensor] = None,
                  ignore_index: Optional[int] = None,
                  avg_non_ignore: bool = False,
@@ -120,6 +130,11 @@ class CrossEntropyLoss(CategoryLoss):
                  reduction: str = 'mean',
                  loss_weight: float = 1.0) -> None:
         super().__init__(use_sigmoid, False, reduction, loss_weight)
+        if use_mask and self.use_sigmoid:
+            raise ValueError('use_mask=True is a binary loss on each RoI\'s label map '
+                             'and needs use_sigmoid=False (as in MMDetection), got '
+                             f'use_sigmoid={use_sigmoid!r}')
+        self.use_mask = bool(use_mask)
         self.ignore_index = _check_ignore_index(ignore_index)
         self.avg_non_ignore = bool(avg_non_ignore)
         self.label_smoothing = check_number('label_smoothing', label_smoothing,
@@ -128,15 +143,15 @@ class CrossEntropyLoss(CategoryLoss):
                              persistent=False)
 
     def loss_kwargs(self):
-        return {'use_sigmoid': self.use_sigmoid, 'ignore_index': self.ignore_index,
+        return {'use_sigmoid': self.use_sigmoid, 'use_mask': self.use_mask,
+                'ignore_index': self.ignore_index,
                 'label_smoothing': self.label_smoothing}
 
-    def _class_weight(self, pred: Tensor) -> Optional[Tensor]:
+    def _class_weight(self, pred: Tensor, num_classes: int) -> Optional[Tensor]:
         if self.class_weight is None:
             return None
-        num_expected = pred.shape[-1] if pred.dim() else 1
-        if len(self.class_weight) != num_expected:
-            raise ValueError(f'class_weight must have {num_expected} entries for pred '
+        if len(self.class_weight) != num_classes:
+            raise ValueError(f'class_weight must have {num_classes} entries for pred '
                              f'of shape {tuple(pred.shape)}, got '
                              f'{len(self.class_weight)}')
         return self.class_weight.to(pred.dtype)
@@ -148,14 +163,24 @@ class CrossEntropyLoss(CategoryLoss):
             ignore_index = DEFAULT_IGNORE_INDEX if self.ignore_index is None \
                 else self.ignore_index
         options = dict(ignore_index=ignore_index, avg_non_ignore=self.avg_non_ignore)
+        fused = partial(sigmoid_focal_loss_sum, gamma=0.0, alpha=None)
+        if self.use_mask:
+            # The mask heads pass the RoIs' labels where other heads pass weights.
+            labels = weight
+            maps = select_label_maps(pred, labels, self.data_check_due(pred))
+            class_weight = self._class_weight(pred, pred.shape[1])
+            roi_weight = None if class_weight is None else class_weight[labels.long()]
+            return self.binary(binary_cross_entropy, fused, maps, target, roi_weight,
+                               reduction, avg_factor, **options,
+                               label_smoothing=self.label_smoothing)
+        num_classes = pred.shape[-1] if pred.dim() else 1
+        class_weight = self._class_weight(pred, num_classes)
         if self.use_sigmoid:
-            fused = partial(sigmoid_focal_loss_sum, gamma=0.0, alpha=None)
             return self.binary(binary_cross_entropy, fused, pred, target, weight,
                                reduction, avg_factor, **options,
-                               class_weight=self._class_weight(pred),
+                               class_weight=class_weight,
                                label_smoothing=self.label_smoothing)
-        elementwise = partial(softmax_cross_entropy,
-                              class_weight=self._class_weight(pred),
+        elementwise = partial(softmax_cross_entropy, class_weight=class_weight,
                               label_smoothing=self.label_smoothing)
         return self.softmax(elementwise, pred, target, weight, reduction, avg_factor,
                             **options)
