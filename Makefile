@@ -2,6 +2,8 @@
 #   make setup   create .venv with torch, mmcv (compiled ops), mmengine, mmdet, this package
 #   make test    setup if needed, then the test suite
 #   make demo    setup if needed, then the main job on the built-in shapes dataset
+#   make demo-bccd  the same on real images: BCCD blood cells, downloaded from GitHub
+#                or read from BCCD_SRC (a clone, its BCCD folder or an archive)
 #   make test-slurm  the tests marked slurm on a one-machine SLURM cluster that it
 #                starts and stops (tools/slurm_cluster.sh; installs slurm-wlm and
 #                munge with apt-get if missing, which needs root)
@@ -18,7 +20,9 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.mmdet_losses-setup
 
-.PHONY: setup test test-fast test-slurm demo bench clean
+BCCD_SRC ?=
+
+.PHONY: setup test test-fast test-slurm demo demo-bccd bench clean
 
 setup: $(STAMP)
 
@@ -50,6 +54,9 @@ test-slurm: setup
 
 demo: setup
 	$(PY) tools/demo.py
+
+demo-bccd: setup
+	$(PY) tools/demo.py --dataset bccd $(if $(BCCD_SRC),--src $(BCCD_SRC))
 
 bench: setup
 	$(PY) benchmarks/bench_classification.py

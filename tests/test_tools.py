@@ -104,8 +104,34 @@ def test_demo_end_to_end_in_miniature(tmp_path):
     assert picture is not None and picture.shape[1] > 3 * 256
 
 
+@pytest.mark.slow
+def test_demo_on_real_images_in_miniature(tmp_path):
+    """``--dataset bccd`` from a local archive-like copy: the conversion's report,
+    the per-class AP rows, the picture."""
+    import cv2
+    from voc_utils import bccd_like
+
+    src = bccd_like(str(tmp_path / 'src'))
+    work_dir = tmp_path / 'demo'
+    result = run([PYTHON, osp.join(ROOT, 'tools', 'demo.py'), '--dataset', 'bccd',
+                  '--src', src, '--work-dir', str(work_dir), '--data-root',
+                  str(tmp_path / 'bccd'), '--iters', '4', '--num-pictures', '1',
+                  '--cfg-options', 'model.test_cfg.score_thr=0.0',
+                  'train_dataloader.num_workers=0',
+                  'train_dataloader.persistent_workers=False',
+                  'val_dataloader.num_workers=0',
+                  'val_dataloader.persistent_workers=False'])
+    assert 'val: 1 images, 1 boxes (RBC 1); 0 clipped to the image; dropped: ' \
+        '1 point-sized (BloodImage_00002)' in result.stdout
+    assert 'BCCD val (blood cells), COCO box metric' in result.stdout
+    assert re.search(r'AP RBC\s+0\.\d{3}', result.stdout)
+    assert re.search(r'bbox mAP 0\.\d{3}: target 0\.45 (reached|MISSED)', result.stdout)
+    assert cv2.imread(str(work_dir / 'predictions.png')) is not None
+
+
 def test_tool_help():
-    for tool in ('train.py', 'test.py', 'demo.py', 'make_shapes.py'):
+    for tool in ('train.py', 'test.py', 'demo.py', 'make_shapes.py', 'voc_to_coco.py',
+                 'prepare_bccd.py'):
         result = run([PYTHON, osp.join(ROOT, 'tools', tool), '--help'], timeout=300)
         assert 'usage' in result.stdout
 
