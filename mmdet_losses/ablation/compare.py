@@ -1,15 +1,22 @@
 """The paired comparison of an ablation report: every setting against the
 baseline, seed by seed (:mod:`mmdet_losses.ablation.stats`), as table rows, CSV
 columns and markdown, and how many seeds a difference of a given size needs."""
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from .stats import (BETTER, TOO_FEW, WITHIN_NOISE, WORSE, holm_rejected,
                     paired_difference, pooled_sd, seeds_needed, t_quantile)
 
 # The metrics every setting is compared with the baseline on.
 COMPARED = ('AP', 'AP75')
-COMPARISON_COLUMNS = ('baseline', *(f'{prefix}{m}' for m in COMPARED for prefix in
-                                    ('d_', 'd_low_', 'd_high_', 'p_', 'verdict_')))
+
+
+def comparison_column_names(metrics: Sequence[str] = COMPARED) -> Tuple[str, ...]:
+    """The CSV columns of the comparison of ``metrics`` with the baseline."""
+    return ('baseline', *(f'{prefix}{m}' for m in metrics for prefix in
+                          ('d_', 'd_low_', 'd_high_', 'p_', 'verdict_')))
+
+
+COMPARISON_COLUMNS = comparison_column_names()
 
 
 def group_by_setting(rows: Sequence[Dict]) -> Dict[str, List[Dict]]:
@@ -27,10 +34,12 @@ def _by_seed(members: Sequence[Dict], metric: str) -> Dict[int, float]:
 
 
 def compare_with_baseline(rows: Sequence[Dict],
-                          baseline: Optional[str] = None) -> List[Dict]:
+                          baseline: Optional[str] = None,
+                          metrics: Sequence[str] = COMPARED) -> List[Dict]:
     """Every setting against ``baseline`` (default: the first setting), paired by
-    seed: ``{'setting', 'baseline', 'AP': PairedDifference, 'AP75': ...}`` in the
-    grid's order; empty when the runs have no explicit seeds or one setting only."""
+    seed: ``{'setting', 'baseline', 'AP': PairedDifference, 'AP75': ...}`` (one
+    entry per name of ``metrics``) in the grid's order; empty when the runs have no
+    explicit seeds or one setting only."""
     settings = group_by_setting(rows)
     if len(settings) < 2 or not any(r.get('seeded') for r in rows):
         return []
@@ -43,7 +52,7 @@ def compare_with_baseline(rows: Sequence[Dict],
         if setting == baseline:
             continue
         entry = {'setting': setting, 'baseline': baseline}
-        for metric in COMPARED:
+        for metric in metrics:
             entry[metric] = paired_difference(_by_seed(settings[baseline], metric),
                                               _by_seed(members, metric))
         comparisons.append(entry)
@@ -60,29 +69,33 @@ def _interval(difference) -> str:
     return f'[{difference.low:+.3f}, {difference.high:+.3f}]'
 
 
-def comparison_markdown(comparisons: Sequence[Dict]) -> str:
-    """The paired table, a plain-words line that ranks nothing inside the noise
-    and, with several comparisons, the verdicts that survive Holm's correction."""
+def comparison_markdown(comparisons: Sequence[Dict],
+                        metrics: Sequence[str] = COMPARED,
+                        heading: str = 'Compared with {baseline}, paired by seed') -> str:
+    """The paired table of ``metrics``, a plain-words line on the first of them that
+    ranks nothing inside the noise and, with several comparisons, the verdicts that
+    survive Holm's correction."""
     if not comparisons:
         return ''
     baseline = comparisons[0]['baseline']
-    lines = [f'## Compared with {baseline}, paired by seed\n',
+    first = metrics[0]
+    lines = [f'## {heading.format(baseline=baseline)}\n',
              'Mean difference (setting - baseline) over the seeds both have, its 95% '
              "confidence interval (Student's t over the paired differences) and the "
              'verdict: better or worse when the interval excludes 0, within noise '
              'otherwise; too few seeds below 2 pairs.\n']
     header = ['setting', 'seeds']
-    for metric in COMPARED:
+    for metric in metrics:
         header += [f'd{metric}', f'{metric} 95% CI', f'{metric} verdict']
     lines += ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     for entry in comparisons:
-        cells = [entry['setting'], str(entry['AP'].n)]
-        for metric in COMPARED:
+        cells = [entry['setting'], str(entry[first].n)]
+        for metric in metrics:
             difference = entry[metric]
             cells += [_signed(difference.mean), _interval(difference),
                       difference.verdict]
         lines.append('| ' + ' | '.join(cells) + ' |')
-    verdicts = {v: [e['setting'] for e in comparisons if e['AP'].verdict == v]
+    verdicts = {v: [e['setting'] for e in comparisons if e[first].verdict == v]
                 for v in (BETTER, WORSE, WITHIN_NOISE, TOO_FEW)}
     words = {BETTER: f'better than {baseline} beyond noise',
              WORSE: f'worse than {baseline} beyond noise',
@@ -90,22 +103,23 @@ def comparison_markdown(comparisons: Sequence[Dict]) -> str:
              TOO_FEW: 'too few paired seeds to tell'}
     summary = [f'{words[v]}: {", ".join(names)}' for v, names in verdicts.items()
                if names]
-    lines += ['', 'AP: ' + '; '.join(summary) + '.']
-    for line in holm_lines(comparisons):
+    lines += ['', f'{first}: ' + '; '.join(summary) + '.']
+    for line in holm_lines(comparisons, metrics=metrics):
         lines += ['', line]
-    if any(e['AP'].n == 2 for e in comparisons):
+    if any(e[first].n == 2 for e in comparisons):
         lines += ['', 'With 2 seeds t = 12.7: the intervals are wide; 3 or more seeds '
                   'narrow them markedly (t = 4.30 at 3, 2.78 at 5).']
     return '\n'.join(lines) + '\n'
 
 
-def holm_lines(comparisons: Sequence[Dict], alpha: float = 0.05) -> List[str]:
+def holm_lines(comparisons: Sequence[Dict], alpha: float = 0.05,
+               metrics: Sequence[str] = COMPARED) -> List[str]:
     """With several comparisons, the verdicts that survive Holm's correction for
     their number (each metric its own family): at 95% each, ``m`` independent
     comparisons of settings that equal the baseline still call one better or worse
     in :math:`1 - 0.95^m` of grids (37% at 9)."""
     lines = []
-    for metric in COMPARED:
+    for metric in metrics:
         tested = [e for e in comparisons if e[metric].p is not None]
         if len(tested) < 2:
             continue
@@ -121,17 +135,18 @@ def holm_lines(comparisons: Sequence[Dict], alpha: float = 0.05) -> List[str]:
     return lines
 
 
-def comparison_columns(rows: Sequence[Dict],
-                       comparisons: Sequence[Dict]) -> List[Dict]:
-    """``rows`` with the comparison of each run's setting in the
-    :data:`COMPARISON_COLUMNS` (the baseline's own runs: verdict ``baseline``)."""
+def comparison_columns(rows: Sequence[Dict], comparisons: Sequence[Dict],
+                       metrics: Sequence[str] = COMPARED) -> List[Dict]:
+    """``rows`` with the comparison of each run's setting in the columns of
+    :func:`comparison_column_names` (the baseline's own runs: verdict
+    ``baseline``)."""
     by_setting = {e['setting']: e for e in comparisons}
     baseline = comparisons[0]['baseline'] if comparisons else None
     table = []
     for row in rows:
         row = dict(row, baseline=baseline)
         entry = by_setting.get(row.get('setting'))
-        for metric in COMPARED:
+        for metric in metrics:
             difference = entry[metric] if entry else None
             row[f'd_{metric}'] = difference and difference.mean
             row[f'd_low_{metric}'] = difference and difference.low

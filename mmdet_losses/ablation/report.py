@@ -15,9 +15,9 @@ import re
 import statistics
 from typing import Dict, List, Optional, Sequence
 
-from .compare import (COMPARISON_COLUMNS, compare_with_baseline,
-                      comparison_columns, comparison_markdown, group_by_setting,
-                      seeds_markdown)
+from .compare import (COMPARED, COMPARISON_COLUMNS, compare_with_baseline,
+                      comparison_column_names, comparison_columns,
+                      comparison_markdown, group_by_setting, seeds_markdown)
 from .grid import Run
 from .runner import read_status
 
@@ -29,6 +29,10 @@ COLUMNS = ('run', 'cls', 'reg', 'gamma', 'alpha', 'reg_weight', 'seed', 'state',
            *COMPARISON_COLUMNS)
 MEAN_COLUMNS = ('setting', 'runs', *(m for m, _ in METRICS))
 SWEPT = ('gamma', 'alpha', 'reg_weight')
+# CocoMetric(classwise=True) logs each class's AP @[.50:.95] as coco/<class>_precision;
+# the report's column for it is AP_<class>.
+CLASS_METRIC = re.compile(r'^coco/(.+)_precision$')
+CLASS_PREFIX = 'AP_'
 # Iterations left out of s_per_iter: model building, first allocations, compilation.
 WARMUP_ITERS = 10
 
@@ -105,7 +109,13 @@ def summarize_run(run: Run, run_dir: str) -> Dict:
            's_per_iter': steady_seconds_per_iter(train, read_log_window(run_dir)),
            'curve': [(r.get('iter', r.get('step')), r['loss']) for r in train]}
     validated = any('loss' not in r and 'lr' not in r for r in records)
-    for name, key in METRICS:
+    metrics = list(METRICS)
+    for record in records:
+        for key in record:
+            found = CLASS_METRIC.match(key)
+            if found and (CLASS_PREFIX + found.group(1), key) not in metrics:
+                metrics.append((CLASS_PREFIX + found.group(1), key))
+    for name, key in metrics:
         row[name] = _last(records, key)
         if row[name] is None and validated:
             # CocoMetric returns no metrics when a model detects nothing: AP is 0
@@ -128,15 +138,25 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def mean_over_seeds(rows: Sequence[Dict]) -> List[Dict]:
-    """One row per setting: each metric as ``'mean +- std'`` over its finished runs
-    (the sample standard deviation; the value alone for a single run)."""
+def class_metrics(rows: Sequence[Dict]) -> List[str]:
+    """The per-class AP columns (``AP_<class>``) the runs have, in the order met."""
+    return list(dict.fromkeys(key for row in rows for key in row
+                              if key.startswith(CLASS_PREFIX)))
+
+
+def mean_over_seeds(rows: Sequence[Dict],
+                    metrics: Optional[Sequence[str]] = None) -> List[Dict]:
+    """One row per setting: each metric (default: the COCO ones and each class's AP)
+    as ``'mean +- std'`` over its finished runs (the sample standard deviation; the
+    value alone for a single run)."""
+    if metrics is None:
+        metrics = [name for name, _ in METRICS] + class_metrics(rows)
     table = []
     for setting, members in group_by_setting(rows).items():
         done = [r for r in members if r['state'] == 'done']
         mean_row = {'setting': setting, 'runs': f'{len(done)}/{len(members)}'}
-        for name, _ in METRICS:
-            values = [r[name] for r in done if r[name] is not None]
+        for name in metrics:
+            values = [r[name] for r in done if r.get(name) is not None]
             if not values:
                 mean_row[name] = None
             elif len(values) == 1:
@@ -197,25 +217,39 @@ def markdown_table(rows: Sequence[Dict], columns: Sequence[str] = COLUMNS) -> st
 
 def write_report(rows: Sequence[Dict], work_dir: str, title: str = 'ablation',
                  baseline: Optional[str] = None) -> Dict[str, str]:
-    """Write ``summary.csv``, ``summary.md`` and ``summary.png`` in ``work_dir``."""
+    """Write ``summary.csv``, ``summary.md`` and ``summary.png`` in ``work_dir``.
+
+    Runs evaluated per class (``classwise=True``) add each class's AP to the tables
+    and a paired comparison per class (each class its own Holm family)."""
     from .plots import plot
     paths = {ext: osp.join(work_dir, f'summary.{ext}') for ext in ('csv', 'md', 'png')}
-    comparisons = compare_with_baseline(rows, baseline)
+    per_class = class_metrics(rows)
+    comparisons = compare_with_baseline(rows, baseline, (*COMPARED, *per_class))
+    split = COLUMNS.index('APl') + 1
+    columns = [*COLUMNS[:split], *per_class, *COLUMNS[split:],
+               *comparison_column_names(per_class)[1:]]
     with open(paths['csv'], 'w', newline='', encoding='utf-8') as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction='ignore')
+        writer = csv.DictWriter(f, fieldnames=columns, extrasaction='ignore')
         writer.writeheader()
-        writer.writerows(comparison_columns(rows, comparisons))
-    run_columns = [c for c in COLUMNS if c not in COMPARISON_COLUMNS]
+        writer.writerows(comparison_columns(rows, comparisons, (*COMPARED, *per_class)))
+    compared_columns = set(comparison_column_names((*COMPARED, *per_class)))
+    run_columns = [c for c in columns if c not in compared_columns]
     with open(paths['md'], 'w', encoding='utf-8') as f:
         f.write(f'# {title}\n\n' + markdown_table(rows, run_columns))
         if len(group_by_setting(rows)) < len(rows):
             f.write('\n## Mean over seeds\n\n'
-                    + markdown_table(mean_over_seeds(rows), MEAN_COLUMNS))
+                    + markdown_table(mean_over_seeds(rows),
+                                     [*MEAN_COLUMNS, *per_class]))
         sweep = sweep_markdown(rows)
         if sweep:
             f.write('\n' + sweep)
         if comparisons:
             f.write('\n' + comparison_markdown(comparisons))
+            if per_class:
+                f.write('\n' + comparison_markdown(
+                    comparisons, per_class,
+                    'Per class: AP of each class compared with {baseline}, paired '
+                    'by seed'))
             f.write('\n' + seeds_markdown(comparisons))
     plot(rows, paths['png'], title, comparisons)
     return paths
