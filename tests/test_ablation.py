@@ -351,6 +351,30 @@ def test_a_changed_run_is_not_taken_for_done(tmp_path, monkeypatch):
                     echo=lambda _: None) == {'focal_l1': 'done'}
 
 
+def test_a_moved_grid_keeps_its_keys(tmp_path, monkeypatch):
+    """The same grid in another directory (another checkout, machine or folder name)
+    is done already: paths under the grid's directory count relative to it. Before,
+    each run's key hashed the absolute path of its base config and data root."""
+    started = _recording(monkeypatch)
+    keys = {}
+    for place in ('first', 'second-place'):
+        project = tmp_path / place
+        (project / 'configs').mkdir(parents=True)
+        (project / 'configs' / 'base.py').write_text(
+            "model = dict(bbox_head=dict(type='RetinaHead'))\n")
+        monkeypatch.chdir(project)
+        run_grid(make_grid(['focal'], ['l1']), 'configs/base.py', 'grid', None,
+                 data_root='data/mine', progress=False, echo=lambda _: None)
+        keys[place] = json.loads((project / 'grid/focal_l1/status.json').read_text())['key']
+    assert keys['first'] == keys['second-place'] and len(started) == 2
+    # the key still sees a change of the data root under the directory
+    monkeypatch.chdir(tmp_path / 'first')
+    run_grid(make_grid(['focal'], ['l1']), 'configs/base.py', 'grid', None,
+             data_root='data/other', progress=False, echo=lambda _: None)
+    assert json.loads((tmp_path / 'first/grid/focal_l1/status.json').read_text())[
+        'key'] != keys['first']
+
+
 def test_runs_start_in_the_users_directory(tmp_path, monkeypatch):
     # Before: runs started in the checkout, so a user's relative data_root and
     # ann_file silently meant the checkout's data.

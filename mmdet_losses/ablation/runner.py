@@ -15,12 +15,13 @@ import contextlib
 import json
 import os
 import os.path as osp
+import re
 import signal
 import subprocess
 import threading
 import sys
 import time
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..utils.mim import tools_dir
 from .grid import Run
@@ -43,11 +44,22 @@ def _write_status(run_dir: str, **status) -> None:
         json.dump(status, f)
 
 
+def _relative_paths(text: str, roots: Sequence[Tuple[str, str]]) -> str:
+    """``text`` with each absolute ``root`` path replaced by its ``name``."""
+    for name, root in roots:
+        text = re.sub(re.escape(osp.abspath(root)) + r'(?![\w.-])', name, text)
+    return text
+
+
 def run_key(config: str, cfg_options: Sequence[str] = (),
-            data_root: Optional[str] = None) -> str:
+            data_root: Optional[str] = None, cwd: Optional[str] = None) -> str:
     """What identifies a run: a hash of its config file's text, the full config it
     resolves to (so that an edit of a base config counts), the ``--cfg-options``
-    and the data root. A run marked done under another key is trained again."""
+    and the data root. A run marked done under another key is trained again.
+
+    Paths under ``cwd`` (the directory the grid runs in) and under the checkout of
+    the tools count relative to them: the same grid has the same keys in another
+    checkout, another machine, or after its folder was moved."""
     import hashlib
     with open(config, encoding='utf-8') as f:
         text = f.read()
@@ -58,6 +70,8 @@ def run_key(config: str, cfg_options: Sequence[str] = (),
     except Exception as error:  # a config that does not load fails when it trains
         resolved = f'unresolved: {type(error).__name__}'
     identity = json.dumps([text, resolved, list(cfg_options), data_root])
+    roots = ([('<cwd>', cwd)] if cwd else []) + [('<repo>', REPO)]
+    identity = _relative_paths(identity, roots)
     return hashlib.sha256(identity.encode('utf-8')).hexdigest()[:16]
 
 
@@ -155,7 +169,7 @@ def run_grid(runs: Sequence[Run],
             echo(' '.join(command))
             states[run.name] = 'planned'
             continue
-        key = run_key(config, cfg_options, data_root)
+        key = run_key(config, cfg_options, data_root, cwd)
         status = read_status(run_dir)
         if status.get('state') == 'done':
             if status.get('key') == key:
