@@ -82,3 +82,26 @@ def test_box_kernels_compile_with_vectorisation_forced_on(vectorise):
     assert pairwise_diou.vectorise and all(
         k.vectorise for kernel in KERNELS.values()
         for k in (kernel.weighted_sum, kernel.weighted_grad, kernel.weighted_sum_and_grad))
+
+
+def test_focaler_float16_gradient_compiled_equals_eager():
+    """Focaler-DIoU on two zero-width float16 boxes, compiled and eager: the same
+    gradient, d(rho^2 / c^2) alone (0 in x, 0.00875 and 0.0056875 in y; the IoU's
+    gradient is beyond float16 there and cancels with its correction)."""
+    from mmdet_losses import MODELS
+    grads = []
+    for compiled in (True, False):
+        F.set_compile(compiled)
+        try:
+            loss = MODELS.build(dict(type='mmdet_losses.DIoULoss',
+                                     focaler_range=(0.1, 0.9)))
+            pred = torch.tensor([[10.0, 12, 10, 30]], dtype=torch.float16,
+                                requires_grad=True)
+            loss(pred, torch.tensor([[10.0, 10, 10, 25]], dtype=torch.float16)).backward()
+            grads.append(pred.grad)
+        finally:
+            F.set_compile(True)
+    torch.testing.assert_close(grads[0], grads[1], rtol=0, atol=0)
+    torch.testing.assert_close(grads[1].float(),
+                               torch.tensor([[0.0, 0.00875, 0.0, 0.0056875]]),
+                               rtol=1e-3, atol=1e-7)
