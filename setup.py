@@ -72,7 +72,8 @@ setup(
     'cross-entropy, focal, L1/L2/Smooth L1 and the IoU family.',
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',
-    packages=find_packages(include=['mmdet_losses', 'mmdet_losses.*']),
+    packages=find_packages(include=['mmdet_losses', 'mmdet_losses.*', 'mmdet_losses_lab',
+                                    'mmdet_losses_lab.*']),
     py_modules=['mmdet_losses_scope'],
     cmdclass={'build_py': build_py_with_pth},
     include_package_data=True,  # mmdet_losses/.mim, listed in MANIFEST.in

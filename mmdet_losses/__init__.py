@@ -28,9 +28,10 @@ else:
     # registry when a config names one), resuming MMEngine checkpoints on
     # torch >= 2.6 (the allow-list), and `_base_ = 'mmdet_losses::...'` configs.
     from . import hooks as _hooks  # noqa: F401
-    from .utils import init as _init  # noqa: F401
-    from .utils.checkpoint import register_safe_globals as _register_safe_globals
-    from .utils.mim import register_config_scope as _register_config_scope
+    from .engine import amp as _amp  # noqa: F401
+    from .engine import init as _init  # noqa: F401
+    from .engine.checkpoint import register_safe_globals as _register_safe_globals
+    from .engine.mim import register_config_scope as _register_config_scope
     _register_safe_globals()
     _register_config_scope()
     __all__ = ['MODELS', '__version__', *_losses.__all__]

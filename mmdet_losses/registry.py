@@ -84,8 +84,8 @@ def _child(parent: Registry, locations: Optional[List[str]] = None) -> Registry:
 MODELS = _child(mmdet_registry.MODELS, ['mmdet_losses.losses', 'mmdet_losses.models'])
 HOOKS = _child(mmdet_registry.HOOKS, ['mmdet_losses.hooks'])
 WEIGHT_INITIALIZERS = _child(mmdet_registry.WEIGHT_INITIALIZERS,
-                             ['mmdet_losses.utils.init'])
-OPTIM_WRAPPERS = _child(mmdet_registry.OPTIM_WRAPPERS, ['mmdet_losses.utils.amp'])
+                             ['mmdet_losses.engine.init'])
+OPTIM_WRAPPERS = _child(mmdet_registry.OPTIM_WRAPPERS, ['mmdet_losses.engine.amp'])
 _OWN = {'MODELS': MODELS, 'HOOKS': HOOKS, 'WEIGHT_INITIALIZERS': WEIGHT_INITIALIZERS,
         'OPTIM_WRAPPERS': OPTIM_WRAPPERS}
 # The rest of MMDetection's registries, so that the scope resolves for every object

@@ -1,16 +1,17 @@
-"""The ablation grid runner (tools/ablation.py, mmdet_losses.ablation)."""
+"""The ablation grid runner (tools/ablation.py, mmdet_losses_lab.ablation)."""
 import json
 import os.path as osp
+import shutil
 import subprocess
 import sys
 
 import pytest
 from mmengine.config import Config
 
-from mmdet_losses.ablation import make_grid, parse_loss_spec, run_grid
-from mmdet_losses.ablation import runner as runner_module
-from mmdet_losses.ablation.grid import head_has_decoded_option
-from mmdet_losses.ablation.report import collect_results, markdown_table
+from mmdet_losses_lab.ablation import make_grid, parse_loss_spec, run_grid
+from mmdet_losses_lab.ablation import runner as runner_module
+from mmdet_losses_lab.ablation.grid import head_has_decoded_option
+from mmdet_losses_lab.ablation.report import collect_results, markdown_table
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHAPES_RETINANET = osp.join(REPO, 'configs/shapes/retinanet_r18_fpn_1xb4-1500i_shapes.py')
@@ -80,7 +81,8 @@ def test_seeds_give_one_run_per_seed_of_every_setting(tmp_path):
 
 
 def test_mean_over_seeds_and_logged_seed(tmp_path):
-    from mmdet_losses.ablation.report import mean_over_seeds, read_seed
+    from mmdet_losses_lab.ablation.report import mean_over_seeds
+    from mmdet_losses_lab.ablation.store import read_seed
 
     def row(run, setting, ap, state='done'):
         return dict({m: None for m in ('AP50', 'AP75', 'APs', 'APm', 'APl')},
@@ -109,7 +111,8 @@ def _write_scalars(run_dir, records):
 
 
 def test_summary_row_from_the_mmengine_log(tmp_path):
-    from mmdet_losses.ablation.report import summarize_run
+    from mmdet_losses_lab.ablation.report import summarize_run
+    from mmdet_losses_lab.ablation.store import folder_record
 
     run = make_grid(['focal'], ['giou'], seeds=[3])[0]
     train = [{'lr': 1e-3, 'loss': 2.0 - i, 'loss_cls': 1.0 - i / 2,
@@ -119,7 +122,7 @@ def test_summary_row_from_the_mmengine_log(tmp_path):
                'coco/bbox_mAP_75': 0.5, 'coco/bbox_mAP_s': 0.25,
                'coco/bbox_mAP_m': 0.625, 'coco/bbox_mAP_l': -1.0, 'step': 60}
     _write_scalars(tmp_path / 'ran', train + [metrics])
-    row = summarize_run(run, str(tmp_path / 'ran'))
+    row = summarize_run(run, folder_record(str(tmp_path / 'ran')))
     assert (row['run'], row['setting'], row['seed']) == ('focal_giou_s3',
                                                          'focal_giou', 3)
     assert (row['AP'], row['AP50'], row['AP75'], row['APs'], row['APm']) == (
@@ -131,10 +134,10 @@ def test_summary_row_from_the_mmengine_log(tmp_path):
 
     # validated, but the model detected nothing: CocoMetric logs no AP at all
     _write_scalars(tmp_path / 'empty', train + [{'step': 60, 'data_time': 0.01}])
-    assert summarize_run(run, str(tmp_path / 'empty'))['AP'] == 0.0
+    assert summarize_run(run, folder_record(str(tmp_path / 'empty')))['AP'] == 0.0
     # never validated: no AP
     _write_scalars(tmp_path / 'unvalidated', train)
-    assert summarize_run(run, str(tmp_path / 'unvalidated'))['AP'] is None
+    assert summarize_run(run, folder_record(str(tmp_path / 'unvalidated')))['AP'] is None
 
 
 def test_softmax_runs_start_at_the_background_prior(tmp_path):
@@ -209,8 +212,8 @@ def test_ctrl_c_keeps_finished_runs(tmp_path, monkeypatch):
 
 SIGTERM_SCRIPT = """
 import sys, time
-from mmdet_losses.ablation import make_grid, run_grid
-from mmdet_losses.ablation import runner
+from mmdet_losses_lab.ablation import make_grid, run_grid
+from mmdet_losses_lab.ablation import runner
 runner.train_command = lambda *args: [sys.executable, '-c', 'import time; time.sleep(120)']
 try:
     run_grid(make_grid(['focal'], ['l1', 'giou']), sys.argv[1], sys.argv[2], True,
@@ -259,7 +262,7 @@ def test_dry_run_prints_launcher_commands(tmp_path):
 def test_shapes_grid_end_to_end(tmp_path):
     """A 2 x 2 grid of 4-iteration shapes runs; the ``bad`` setting fails to build,
     is recorded as failed, and the other runs go on; a re-launch skips what is done."""
-    from mmdet_losses.data.shapes import make_shapes
+    from mmdet_losses_lab.data.shapes import make_shapes
     data = tmp_path / 'shapes'
     make_shapes(str(data), num_train=16, num_val=8)
     work = tmp_path / 'grid'
@@ -302,6 +305,31 @@ def test_shapes_grid_end_to_end(tmp_path):
                             timeout=900)
     assert second.returncode == 1
     assert (work / 'focal_giou' / 'status.json').stat().st_mtime == mtime
+
+    # What results/ keeps: runs.json and the manifest. Without the run folders the
+    # grid still knows what is done and reports the same numbers.
+    manifest = json.loads((work / 'manifest.json').read_text())
+    assert len(manifest['commands']) == 1  # the same command twice: one entry
+    entry = manifest['commands'][0]
+    assert entry['command'].startswith('python tools/ablation.py ')
+    assert "'bad=dict(type='\"'\"'mmdet_losses.GIoULoss'\"'\"', eps=-1.0)'" in \
+        entry['command']
+    assert entry['versions']['mmdet'] == '3.3.0' and 'commit' in entry
+    assert manifest['runs']['focal_giou']['state'] == 'done'
+    assert len(manifest['runs']['focal_giou']['key']) == 16
+    archived = json.loads((work / 'runs.json').read_text())['runs']
+    assert sorted(archived) == sorted(names)
+    for name in ('focal_giou', 'bce_giou'):
+        shutil.rmtree(work / name)
+    third = subprocess.run(command, capture_output=True, text=True, cwd=REPO,
+                           timeout=900)
+    assert third.returncode == 1
+    assert not (work / 'focal_giou' / 'status.json').exists()  # not trained again
+    again = {r['run']: r for r in collect_results(runs, str(work))}
+    for name in ('focal_giou', 'bce_giou'):
+        assert again[name]['state'] == 'done'
+        assert (again[name]['AP'], again[name]['curve']) == \
+            (rows[name]['AP'], rows[name]['curve'])
 
 
 class _RecordingProcess:
@@ -393,7 +421,8 @@ def test_runs_start_in_the_users_directory(tmp_path, monkeypatch):
 
 
 def test_s_per_iter_leaves_out_the_warm_up(tmp_path):
-    from mmdet_losses.ablation.report import summarize_run
+    from mmdet_losses_lab.ablation.report import summarize_run
+    from mmdet_losses_lab.ablation.store import folder_record
 
     run = make_grid(['focal'], ['giou'])[0]
     # logged every 5 iterations, each a mean over the last 10 (window_size): the
@@ -404,12 +433,12 @@ def test_s_per_iter_leaves_out_the_warm_up(tmp_path):
     vis = tmp_path / 'run' / '20261128_170736' / 'vis_data'
     (vis / 'config.py').write_text(
         "log_processor = dict(by_epoch=False, type='LogProcessor', window_size=10)\n")
-    assert summarize_run(run, str(tmp_path / 'run'))['s_per_iter'] == \
+    assert summarize_run(run, folder_record(str(tmp_path / 'run')))['s_per_iter'] == \
         pytest.approx(0.3)  # mean of the records at 20, 25 and 30
     # too short for a clean record: the last one
     _write_scalars(tmp_path / 'short', [{'loss': 1.0, 'time': t, 'iter': i}
                                         for i, t in ((5, 9.0), (10, 5.0))])
-    assert summarize_run(run, str(tmp_path / 'short'))['s_per_iter'] == 5.0
+    assert summarize_run(run, folder_record(str(tmp_path / 'short')))['s_per_iter'] == 5.0
 
 
 def test_summary_figure_marks_short_runs_and_ends_ap_at_one():
@@ -417,7 +446,7 @@ def test_summary_figure_marks_short_runs_and_ends_ap_at_one():
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    from mmdet_losses.ablation.plots import _draw_ap, _draw_curves
+    from mmdet_losses_lab.ablation.plots import _draw_ap, _draw_curves
 
     rows = [dict(run='short', setting='short', state='done', AP=0.5, AP50=0.7,
                  curve=[(1, 2.0), (2, 1.5)]),
@@ -440,7 +469,7 @@ def test_summary_figure_of_a_large_grid_keeps_labels_and_legend_readable():
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    from mmdet_losses.ablation.plots import _draw_ap, _draw_curves, figure_size
+    from mmdet_losses_lab.ablation.plots import _draw_ap, _draw_curves, figure_size
 
     rows = [dict(run=f'focal_loss{k}_s{seed}', setting=f'focal_loss{k}', seed=seed,
                  state='done', AP=0.2, AP50=0.4,

@@ -10,7 +10,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmdet_losses.ablation import (CATEGORY_LOSSES, LOCATION_LOSSES,
+from mmdet_losses_lab.ablation import (CATEGORY_LOSSES, LOCATION_LOSSES,
                                    IncompatibleSetting, inspect_detector, make_grid)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))

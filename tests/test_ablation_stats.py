@@ -1,4 +1,4 @@
-"""Paired statistics of the ablation report (mmdet_losses.ablation.stats and
+"""Paired statistics of the ablation report (mmdet_losses_lab.ablation.stats and
 .compare): the t distribution, paired intervals and verdicts, the seeds a difference
 needs, and the report written from synthetic logs with known differences."""
 import csv
@@ -10,10 +10,10 @@ import sys
 
 import pytest
 
-from mmdet_losses.ablation import make_grid
-from mmdet_losses.ablation.compare import compare_with_baseline
-from mmdet_losses.ablation.report import collect_results, write_report
-from mmdet_losses.ablation.stats import (holm_rejected, paired_difference, pooled_sd,
+from mmdet_losses_lab.ablation import make_grid
+from mmdet_losses_lab.ablation.compare import compare_with_baseline
+from mmdet_losses_lab.ablation.report import collect_results, write_report
+from mmdet_losses_lab.ablation.stats import (holm_rejected, paired_difference, pooled_sd,
                                          seeds_needed, t_central_probability,
                                          t_quantile)
 
@@ -43,7 +43,7 @@ def test_t_quantile_matches_scipy():
 
 def test_no_scipy_at_run_time():
     code = ('import sys; sys.modules["scipy"] = None\n'
-            'from mmdet_losses.ablation.stats import t_quantile\n'
+            'from mmdet_losses_lab.ablation.stats import t_quantile\n'
             'print(round(t_quantile(0.975, 2), 4))')
     result = subprocess.run([sys.executable, '-c', code], capture_output=True,
                             text=True, timeout=300)

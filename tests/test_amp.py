@@ -13,7 +13,7 @@ from mmdet.registry import MODELS as MMDET_MODELS
 
 from mmdet_losses import MODELS
 from mmdet_losses.losses import BaseLoss
-from mmdet_losses.utils.amp import CPUAutocastOptimWrapper, amp_optim_wrapper
+from mmdet_losses.engine.amp import CPUAutocastOptimWrapper, amp_optim_wrapper
 from train_utils import RETINANET, make_data, tiny_config, train, train_records
 
 N, C = 16, 3

@@ -17,7 +17,7 @@ from mmengine.hub import get_config
 from mmengine.registry import init_default_scope
 from mmengine.utils import import_modules_from_strings
 
-from mmdet_losses.utils.config import set_data_root
+from mmdet_losses_lab.training.config import set_data_root
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_DIR = osp.join(ROOT, 'configs')
@@ -245,7 +245,7 @@ def test_softmax_heads_start_at_the_background_prior(name):
 
 
 def test_softmax_prior_init_refuses_sigmoid_heads():
-    from mmdet_losses.utils.init import SoftmaxPriorInit
+    from mmdet_losses.engine.init import SoftmaxPriorInit
 
     cfg = load(osp.join(CONFIG_DIR, 'retinanet', 'retinanet_r50_fpn_1x_coco.py'))
     head = build_model(cfg).bbox_head

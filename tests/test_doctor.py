@@ -13,9 +13,9 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import mmdet_losses
-from mmdet_losses.utils.doctor import ConfigError, check_config, enforce
-from mmdet_losses.utils.init import SoftmaxPriorInit, add_softmax_prior_init
-from mmdet_losses.utils.runner import add_nan_guard
+from mmdet_losses.engine.doctor import ConfigError, check_config, enforce
+from mmdet_losses.engine.init import SoftmaxPriorInit, add_softmax_prior_init
+from mmdet_losses_lab.training.runner import add_nan_guard
 from train_utils import PYTHON, RETINANET, ROOT, run
 
 CONFIGS = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
@@ -218,7 +218,7 @@ def test_prior_init_follows_from_the_loss_for_any_dense_head(head):
     init_default_scope('mmdet')
     built = MMDET_MODELS.build(cfg.model.bbox_head)
     built.init_weights()
-    from mmdet_losses.utils.init import classification_convs
+    from mmdet_losses.engine.init import classification_convs
 
     [(name, conv)] = classification_convs(built)
     probs = conv.bias.detach().view(-1, 4).softmax(-1)

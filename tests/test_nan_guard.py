@@ -170,7 +170,7 @@ def test_skipped_step_leaves_the_weights_finite(tmp_path, data_root):
     for record in records[3:]:
         assert torch.isfinite(torch.tensor([record['loss_cls'],
                                             record['loss_bbox']])).all()
-    from mmdet_losses.utils.checkpoint import register_safe_globals
+    from mmdet_losses.engine.checkpoint import register_safe_globals
 
     register_safe_globals()
     state = torch.load(osp.join(work_dir, 'iter_4.pth'), map_location='cpu')

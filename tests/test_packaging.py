@@ -21,7 +21,7 @@ import zipfile
 import pytest
 
 import mmdet_losses
-from mmdet_losses.utils import mim
+from mmdet_losses.engine import mim
 from train_utils import PYTHON, ROOT, make_data
 
 SHAPES = 'shapes/retinanet_r18_fpn_giou_1xb4-1500i_shapes.py'
@@ -64,7 +64,7 @@ def test_tools_are_found_in_the_checkout():
     assert mim.checkout_root() == ROOT
     assert mim.tools_dir() == osp.join(ROOT, 'tools')
     assert mim.tool('train.py') == osp.join(ROOT, 'tools', 'train.py')
-    from mmdet_losses.ablation import runner
+    from mmdet_losses_lab.ablation import runner
 
     assert runner.TOOLS == osp.join(ROOT, 'tools')
     with pytest.raises(FileNotFoundError, match="no tool 'nope.py'"):
@@ -221,11 +221,11 @@ def test_installed_package_trains_and_resumes_outside_the_checkout(installed):
     # The installed copy, not the checkout; the scope and the tools from it.
     python(f"""
         import mmdet_losses
-        from mmdet_losses.utils import mim
+        from mmdet_losses.engine import mim
         assert mmdet_losses.__file__.startswith({target!r}), mmdet_losses.__file__
         assert mim.checkout_root() is None
         assert mim.tools_dir() == {osp.join(target, 'mmdet_losses', '.mim', 'tools')!r}
-        from mmdet_losses.ablation import runner
+        from mmdet_losses_lab.ablation import runner
         assert runner.TOOLS == mim.tools_dir()
         from mmengine.config import Config
         open('scoped.py', 'w').write("_base_ = 'mmdet_losses::{SHAPES}'")

@@ -11,9 +11,9 @@ import cv2
 import numpy as np
 import pytest
 
-from mmdet_losses.data.shapes import (SHAPES_CLASSES, ShapesSpec, image_rng,
+from mmdet_losses_lab.data.shapes import (SHAPES_CLASSES, ShapesSpec, image_rng,
                                       is_written, make_shapes, render_image)
-from mmdet_losses.utils.visualize import draw_detections, tile
+from mmdet_losses_lab.visualize import draw_detections, tile
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -174,7 +174,7 @@ def test_spec_validation():
 
 
 @pytest.mark.parametrize('command', [
-    [sys.executable, '-m', 'mmdet_losses.data.shapes'],
+    [sys.executable, '-m', 'mmdet_losses_lab.data.shapes'],
     [sys.executable, osp.join(ROOT, 'tools', 'make_shapes.py')],
 ], ids=['module', 'tool'])
 def test_command_lines(tmp_path, command):

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from mmdet_losses.data.shapes import (PRESETS, ShapesSpec, image_rng, make_shapes,
+from mmdet_losses_lab.data.shapes import (PRESETS, ShapesSpec, image_rng, make_shapes,
                                       render_image)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -87,7 +87,7 @@ def test_preset_command_line(tmp_path):
 
 
 def test_imbalance_levels_add_background_anchors_only(tmp_path):
-    from mmdet_losses.data.imbalance import anchor_statistics
+    from mmdet_losses_lab.data.imbalance import anchor_statistics
 
     data = str(tmp_path / 'single')
     make_shapes(data, num_train=12, num_val=1, spec=PRESETS['single'])

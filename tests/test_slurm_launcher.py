@@ -12,12 +12,12 @@ import time
 
 import pytest
 
-from mmdet_losses.ablation import slurm
-from mmdet_losses.ablation.slurm import SlurmOptions, job_script, refresh_state
-from mmdet_losses.ablation.slurm_job import update_status
+from mmdet_losses_lab.ablation import slurm
+from mmdet_losses_lab.ablation.slurm import SlurmOptions, job_script, refresh_state
+from mmdet_losses_lab.ablation.slurm_job import update_status
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-WRAPPER = osp.join(ROOT, 'mmdet_losses', 'ablation', 'slurm_job.py')
+WRAPPER = osp.join(ROOT, 'mmdet_losses_lab', 'ablation', 'slurm_job.py')
 
 
 def _fake_command(directory, name, script):

@@ -11,11 +11,11 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmdet_losses.utils.checkpoint import (history_buffer_getattr,
+from mmdet_losses.engine.checkpoint import (history_buffer_getattr,
                                            register_safe_globals)
-from mmdet_losses.utils.config import set_max_iters
-from mmdet_losses.utils.dist import finish_cpu_distributed, setup_cpu_distributed
-from mmdet_losses.utils.runner import apply_train_options, load_config
+from mmdet_losses_lab.training.config import set_max_iters
+from mmdet_losses_lab.training.dist import finish_cpu_distributed, setup_cpu_distributed
+from mmdet_losses_lab.training.runner import apply_train_options, load_config
 from train_utils import (LOSS_KEYS, PYTHON, RETINANET, ROOT, free_port, log_text,
                          make_data, run, tool_test_metrics, tiny_config, train,
                          train_records, val_records)
@@ -187,7 +187,7 @@ def test_pytorch_launcher_on_cpu_starts_gloo(monkeypatch):
 
 
 def test_slurm_and_mpi_environments(monkeypatch):
-    from mmdet_losses.utils.dist import _process_env
+    from mmdet_losses_lab.training.dist import _process_env
 
     monkeypatch.setenv('SLURM_PROCID', '5')
     monkeypatch.setenv('SLURM_NTASKS', '8')

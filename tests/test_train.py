@@ -50,7 +50,7 @@ def test_short_training_learns_and_evaluates(tmp_path, data_root, base, iters):
 
 
 def final_state(path):
-    from mmdet_losses.utils.checkpoint import register_safe_globals
+    from mmdet_losses.engine.checkpoint import register_safe_globals
 
     register_safe_globals()
     return torch.load(path, map_location='cpu')
@@ -92,7 +92,7 @@ def test_resume_continues_iterations_and_optimizer_state(tmp_path, data_root):
 @pytest.mark.skipif(not TORCH_RESTRICTS_LOAD,
                     reason='torch < 2.6 loads checkpoints unrestricted')
 def test_checkpoint_needs_the_allow_list(tmp_path, data_root):
-    # Pins why mmdet_losses.utils.checkpoint exists: MMEngine's checkpoints do not
+    # Pins why mmdet_losses.engine.checkpoint exists: MMEngine's checkpoints do not
     # load with torch's default weights_only=True, and do with the allow-list.
     config = tiny_config(str(tmp_path), RETINANET, iters=1)
     work_dir = str(tmp_path / 'work')
@@ -107,7 +107,7 @@ def test_checkpoint_needs_the_allow_list(tmp_path, data_root):
     allowed = subprocess.run(
         [PYTHON, '-c',
          'import torch\n'
-         'from mmdet_losses.utils.checkpoint import register_safe_globals\n'
+         'from mmdet_losses.engine.checkpoint import register_safe_globals\n'
          'register_safe_globals()\n'
          f'ck = torch.load({checkpoint!r})\n'
          'print(ck["meta"]["iter"], type(ck["message_hub"]["log_scalars"]'

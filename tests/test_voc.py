@@ -1,4 +1,4 @@
-"""Pascal VOC to COCO (mmdet_losses.data.voc) and BCCD (mmdet_losses.data.bccd):
+"""Pascal VOC to COCO (mmdet_losses_lab.data.voc) and BCCD (mmdet_losses_lab.data.bccd):
 official and seeded splits, the flaws of real annotations dropped or clipped and
 counted, the download path, the BCCD set as it is."""
 import json
@@ -12,9 +12,9 @@ import zipfile
 
 import pytest
 
-from mmdet_losses.data.bccd import (BCCD_CLASSES, download, is_prepared,
+from mmdet_losses_lab.data.bccd import (BCCD_CLASSES, download, is_prepared,
                                     prepare_bccd)
-from mmdet_losses.data.voc import clip_box, convert_voc, read_voc_xml, split_ids
+from mmdet_losses_lab.data.voc import clip_box, convert_voc, read_voc_xml, split_ids
 from voc_utils import bccd_like, write_voc
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))

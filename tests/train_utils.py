@@ -36,7 +36,7 @@ model = dict(test_cfg=dict(score_thr=0.0))
 
 
 def make_data(out_dir: str, num_train: int = 48, num_val: int = 16) -> str:
-    from mmdet_losses.data.shapes import make_shapes
+    from mmdet_losses_lab.data.shapes import make_shapes
 
     make_shapes(out_dir, num_train=num_train, num_val=num_val)
     return out_dir

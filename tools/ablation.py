@@ -25,8 +25,11 @@ Examples::
     python tools/ablation.py CONFIG --cls focal ce --reg l1 giou \\
         --launcher slurm --partition gpu --gpus 2 --time 4:00:00
 
-Writes ``<work-dir>/<run>/`` per run and ``<work-dir>/summary.{csv,md,png}``.
-Finished runs are skipped when the same command is run again; a run whose config,
+Writes ``<work-dir>/<run>/`` per run, ``<work-dir>/runs.json`` (every finished run's
+metrics), ``<work-dir>/manifest.json`` (the commands, commit and versions, each run's
+config key and seed) and ``<work-dir>/summary.{csv,md,png}``. Finished runs are
+skipped when the same command is run again, from their folders or from
+``runs.json`` alone (a grid kept in results/ resumes there); a run whose config,
 ``--cfg-options`` or ``--data-root`` changed is trained again.
 """
 import argparse
@@ -36,12 +39,16 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmdet_losses.ablation import (CATEGORY_LOSSES, LOCATION_LOSSES,  # noqa: E402
+from mmdet_losses_lab.ablation import (CATEGORY_LOSSES, LOCATION_LOSSES,  # noqa: E402
                                    collect_results, make_grid, run_grid,
                                    write_report)
-from mmdet_losses.ablation.heads import inspect_detector  # noqa: E402
-from mmdet_losses.ablation.slurm import (add_slurm_arguments,  # noqa: E402
-                                         options_from_args, refresh_states)
+from mmdet_losses_lab.ablation.heads import inspect_detector  # noqa: E402
+from mmdet_losses_lab.ablation.provenance import environment  # noqa: E402
+from mmdet_losses_lab.ablation.provenance import grid_command  # noqa: E402
+from mmdet_losses_lab.ablation.slurm import (add_slurm_arguments,  # noqa: E402
+                                             options_from_args, refresh_states)
+from mmdet_losses_lab.ablation.store import (current_status,  # noqa: E402
+                                             record_command, record_runs)
 
 
 def _seed(text: str):
@@ -95,9 +102,10 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> int:
-    from mmdet_losses.utils.quiet import quiet_warnings
+    from mmdet_losses_lab.training.quiet import quiet_warnings
 
     quiet_warnings()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
     name = osp.splitext(osp.basename(args.config))[0]
     work_dir = args.work_dir or osp.join('work_dirs', f'ablation_{name}')
@@ -113,6 +121,9 @@ def main(argv=None) -> int:
     except (ValueError, FileNotFoundError) as error:
         print(f'error: {error}', file=sys.stderr)
         return 2
+    if not (args.dry_run or args.report_only):
+        record_command(work_dir, grid_command(argv, os.getcwd()),
+                       environment(osp.dirname(osp.dirname(osp.abspath(__file__)))))
     states = {}
     slurm_options = None
     if args.launcher == 'slurm' and not (args.report_only or args.dry_run):
@@ -138,6 +149,10 @@ def main(argv=None) -> int:
     if args.dry_run:
         return 0
     rows = collect_results(runs, work_dir)
+    record_runs(work_dir, {row['run']: {
+        'key': current_status(work_dir, row['run']).get('key'), 'seed': row['seed'],
+        'state': row['state'], 'seconds': current_status(work_dir, row['run']).get(
+            'seconds')} for row in rows if row['state'] != 'not run'})
     paths = write_report(rows, work_dir, name, args.baseline)
     with open(paths['md'], encoding='utf-8') as f:
         print(f.read())

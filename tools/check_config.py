@@ -5,7 +5,7 @@
 Prints every finding (error or warning) with the config path it concerns and the fix;
 exits 1 if any config has an error, 0 otherwise. Nothing is built and no data is
 read. tools/train.py, tools/test.py, tools/demo.py and tools/ablation.py run the same
-checks (mmdet_losses.utils.doctor) on every config they start.
+checks (mmdet_losses.engine.doctor) on every config they start.
 """
 import argparse
 import os
@@ -27,7 +27,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> int:
-    from mmdet_losses.utils.quiet import quiet_warnings
+    from mmdet_losses_lab.training.quiet import quiet_warnings
 
     quiet_warnings()
     args = parse_args(argv)
@@ -35,7 +35,7 @@ def main(argv=None) -> int:
     import mmdet_losses  # noqa: F401  (the mmdet_losses:: scope, our registries)
     from mmengine.config import Config
 
-    from mmdet_losses.utils.doctor import check_config
+    from mmdet_losses.engine.doctor import check_config
 
     failed = False
     for path in args.configs:

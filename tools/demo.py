@@ -8,7 +8,7 @@ losses -> COCO box mAP per class -> a picture of predictions.
 ``--dataset shapes`` (``make demo``): the seeded synthetic shapes, written when they
 are not there. ``--dataset bccd`` (``make demo-bccd``): real microscope images of
 blood cells (BCCD, MIT licence, github.com/Shenggan/BCCD_Dataset), converted from
-Pascal VOC by :mod:`mmdet_losses.data.bccd`: downloaded, or read from ``--src`` (a
+Pascal VOC by :mod:`mmdet_losses_lab.data.bccd`: downloaded, or read from ``--src`` (a
 clone, its BCCD folder or an archive). Then: train the config from scratch (a log
 line every 20 iterations with the ETA), evaluate on the validation split with the
 COCO metric, print the metric table with the AP of each class, and save
@@ -94,7 +94,7 @@ def save_predictions(runner, out_file: str, count: int, score_thr: float) -> Non
     import cv2
     import torch
 
-    from mmdet_losses.utils.visualize import draw_detections, tile
+    from mmdet_losses_lab.visualize import draw_detections, tile
 
     dataset = runner.val_dataloader.dataset
     batch = runner.val_dataloader.collate_fn(
@@ -132,7 +132,7 @@ def print_table(metrics: dict, seconds: dict, title: str,
 
 
 def main(argv=None):
-    from mmdet_losses.utils.quiet import quiet_warnings
+    from mmdet_losses_lab.training.quiet import quiet_warnings
 
     quiet_warnings()
     args = parse_args(argv)
@@ -145,8 +145,8 @@ def main(argv=None):
         from mmdet_losses.functional.compile import set_compile
         set_compile(False)
 
-    from mmdet_losses.utils.config import set_data_root, set_max_iters
-    from mmdet_losses.utils.runner import (build_runner, load_config,
+    from mmdet_losses_lab.training.config import set_data_root, set_max_iters
+    from mmdet_losses_lab.training.runner import (build_runner, load_config,
                                            prepare_config)
 
     cfg = load_config(args.config, args.work_dir, args.cfg_options)
@@ -154,10 +154,10 @@ def main(argv=None):
     prepare_config(cfg)  # the config checks, before any data is made or read
 
     if args.dataset == 'bccd':
-        from mmdet_losses.data.bccd import prepare_bccd
+        from mmdet_losses_lab.data.bccd import prepare_bccd
         prepare_bccd(args.data_root, args.src, verbose=True)
     else:
-        from mmdet_losses.data.shapes import make_shapes
+        from mmdet_losses_lab.data.shapes import make_shapes
         make_shapes(args.data_root, args.num_train, args.num_val, verbose=True)
     seconds = {'data': time.time() - start}
     if args.iters is not None:
@@ -193,7 +193,7 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    from mmdet_losses.utils.doctor import ConfigError
+    from mmdet_losses.engine.doctor import ConfigError
 
     try:
         main()

@@ -2,7 +2,7 @@
 # Train on several GPUs (or CPU processes) of one or more machines with torchrun:
 #   tools/dist_train.sh CONFIG NUM_PROCS [train.py options...]
 # Several machines: NNODES, NODE_RANK, MASTER_ADDR and PORT on each of them.
-# Without CUDA the processes train on CPUs over gloo (mmdet_losses.utils.dist).
+# Without CUDA the processes train on CPUs over gloo (mmdet_losses_lab.training.dist).
 set -euo pipefail
 
 CONFIG=$1

@@ -2,7 +2,7 @@
 
 One ``CONFIG=WORK_DIR`` pair per imbalance level: the level's shapes config (its
 anchors per object are counted from the config's anchor generator, assigner and
-training annotations, :func:`mmdet_losses.data.imbalance.anchor_statistics`) and the
+training annotations, :func:`mmdet_losses_lab.data.imbalance.anchor_statistics`) and the
 work dir of its ablation grid (its ``summary.csv``). Left: the mean AP of each
 category loss over its seeds, with the seeds' standard deviation as bars. Right:
 each loss's mean AP difference with the grid's baseline, paired by seed, with its
@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Sequence
 if __package__ in (None, ''):
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmdet_losses.utils.quiet import quiet_warnings  # noqa: E402
+from mmdet_losses_lab.training.quiet import quiet_warnings  # noqa: E402
 
 
 def read_level(work_dir: str) -> Dict[str, Dict]:
@@ -114,7 +114,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument('--title', default='Imbalance sweep on the shapes data')
     args = parser.parse_args(argv)
     quiet_warnings()
-    from mmdet_losses.data.imbalance import anchor_statistics
+    from mmdet_losses_lab.data.imbalance import anchor_statistics
     levels = []
     for item in args.levels:
         config, sep, work_dir = item.partition('=')

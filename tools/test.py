@@ -13,9 +13,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if os.path.isdir(os.path.join(ROOT, 'mmdet_losses')):  # a checkout: its package
     sys.path.insert(0, ROOT)
 
-from mmdet_losses.utils.dist import finish_cpu_distributed  # noqa: E402
-from mmdet_losses.utils.doctor import ConfigError  # noqa: E402
-from mmdet_losses.utils.runner import (add_common_arguments,  # noqa: E402
+from mmdet_losses_lab.training.dist import finish_cpu_distributed  # noqa: E402
+from mmdet_losses.engine.doctor import ConfigError  # noqa: E402
+from mmdet_losses_lab.training.runner import (add_common_arguments,  # noqa: E402
                                        build_runner, config_from_args)
 
 

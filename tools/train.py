@@ -6,11 +6,11 @@
 
 Several GPUs or CPU processes: tools/dist_train.sh; a Slurm cluster:
 tools/slurm_train.sh. Differences from MMDetection's script: the config is checked
-before any data is read (mmdet_losses.utils.doctor; softmax dense heads get their
-prior init), checkpoints resume on torch >= 2.6 (mmdet_losses.utils.checkpoint),
+before any data is read (mmdet_losses.engine.doctor; softmax dense heads get their
+prior init), checkpoints resume on torch >= 2.6 (mmdet_losses.engine.checkpoint),
 multi-process runs work without CUDA (gloo, DDP without device ids;
-mmdet_losses.utils.dist) and --amp works on the CPU too (bfloat16 autocast;
-mmdet_losses.utils.amp).
+mmdet_losses_lab.training.dist) and --amp works on the CPU too (bfloat16 autocast;
+mmdet_losses.engine.amp).
 """
 import argparse
 import os
@@ -20,9 +20,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if os.path.isdir(os.path.join(ROOT, 'mmdet_losses')):  # a checkout: its package
     sys.path.insert(0, ROOT)
 
-from mmdet_losses.utils.dist import finish_cpu_distributed  # noqa: E402
-from mmdet_losses.utils.doctor import ConfigError  # noqa: E402
-from mmdet_losses.utils.runner import (add_common_arguments,  # noqa: E402
+from mmdet_losses_lab.training.dist import finish_cpu_distributed  # noqa: E402
+from mmdet_losses.engine.doctor import ConfigError  # noqa: E402
+from mmdet_losses_lab.training.runner import (add_common_arguments,  # noqa: E402
                                        apply_train_options, build_runner,
                                        config_from_args)
 

@@ -4,7 +4,7 @@ _base_ = [
     '../_base_/losses/softmax-focal.py'
 ]
 custom_imports = dict(
-    imports=['mmdet_losses', 'mmdet_losses.utils.init'],
+    imports=['mmdet_losses', 'mmdet_losses.engine.init'],
     allow_failed_imports=False)
 model = dict(
     bbox_head=dict(

@@ -1,7 +1,7 @@
 # RetinaNet R-50-FPN 1x: softmax focal loss over C + 1 classes + L1.
 _base_ = ['./retinanet_r50_fpn_1x_coco.py', '../_base_/losses/softmax-focal.py']
 custom_imports = dict(
-    imports=['mmdet_losses', 'mmdet_losses.utils.init'],
+    imports=['mmdet_losses', 'mmdet_losses.engine.init'],
     allow_failed_imports=False)
 model = dict(
     bbox_head=dict(

@@ -5,7 +5,7 @@
 # over the 2000 training images). 1000 iterations (warm-up 50, cosine) instead of
 # 1500: about 5 minutes a run at the shapes RetinaNet's 0.25-0.35 s per iteration on
 # two cores. Levels 2-4 (-imb2, -imb3, -imb4) change only the data or the anchors.
-# Counts: python -m mmdet_losses.data.imbalance configs/shapes/*_shapes-imb*.py
+# Counts: python -m mmdet_losses_lab.data.imbalance configs/shapes/*_shapes-imb*.py
 _base_ = './retinanet_r18_fpn_1xb4-1500i_shapes.py'
 max_iters = 1000
 warmup_iters = 50

@@ -1,6 +1,6 @@
 """Drawing one shapes image: backgrounds, clutter, objects and their exact boxes.
 
-Pure numpy + OpenCV; :mod:`mmdet_losses.data.shapes` writes these images as a COCO
+Pure numpy + OpenCV; :mod:`mmdet_losses_lab.data.shapes` writes these images as a COCO
 dataset.
 """
 from dataclasses import dataclass

@@ -12,7 +12,7 @@ negative) labels them, and the counts are summed:
 
 Usage::
 
-    python -m mmdet_losses.data.imbalance configs/shapes/retinanet_*_shapes-imb*.py
+    python -m mmdet_losses_lab.data.imbalance configs/shapes/retinanet_*_shapes-imb*.py
 """
 import argparse
 import json

@@ -8,7 +8,7 @@ MIT licence, copyright 2017 shenggan: https://github.com/Shenggan/BCCD_Dataset
 
 :func:`prepare_bccd` reads a local copy (``src``: a clone of that repository, its
 ``BCCD`` folder, or an archive of it) or downloads the archive of the repository's
-default branch, converts it with :func:`~mmdet_losses.data.voc.convert_voc` and
+default branch, converts it with :func:`~mmdet_losses_lab.data.voc.convert_voc` and
 writes, with the licence and the attribution::
 
     <out>/annotations/instances_{train,val,test}.json   <out>/images/*.jpg
@@ -17,7 +17,7 @@ writes, with the licence and the attribution::
 Usage::
 
     python tools/prepare_bccd.py [--out data/bccd] [--src PATH_OR_ARCHIVE]
-    python -m mmdet_losses.data.bccd --src ../BCCD_Dataset
+    python -m mmdet_losses_lab.data.bccd --src ../BCCD_Dataset
 """
 import argparse
 import json
@@ -131,7 +131,7 @@ def is_prepared(out_dir: str) -> bool:
 def _readme(reports: Dict[str, ConversionReport]) -> str:
     lines = ['# BCCD, converted to COCO by mmdet_losses', '',
              f'Source: {BCCD_ATTRIBUTION}. Licence: LICENSE (MIT), kept with the data.',
-             '', 'Conversion (mmdet_losses.data.voc.convert_voc):', '']
+             '', 'Conversion (mmdet_losses_lab.data.voc.convert_voc):', '']
     lines += [f'- {report.summary()}' for report in reports.values()]
     return '\n'.join(lines) + '\n'
 

@@ -3,7 +3,7 @@
 Each run's job script (``<run dir>/job.sh``, which can be resubmitted by hand) asks for
 the run's tasks, GPUs, CPUs and time limit and runs ``tools/slurm_train.sh`` (one
 ``srun`` step of ``tools/train.py --launcher slurm``) under
-:mod:`~mmdet_losses.ablation.slurm_job`, which records the outcome in the run's
+:mod:`~mmdet_losses_lab.ablation.slurm_job`, which records the outcome in the run's
 ``status.json``. The life of a run's status:
 
 ``submitted`` (with ``job_id``) -> ``running`` -> ``done`` | ``failed`` |
@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Optional, Sequence
 
-from .slurm_job import update_status
+from .store import read_status, update_status
 
 JOB_SCRIPT = 'job.sh'
 _WRAPPER = osp.join(osp.dirname(osp.abspath(__file__)), 'slurm_job.py')
@@ -198,8 +198,6 @@ def wait_for_runs(run_dirs: Dict[str, str], poll_s: float = 5.0,
                   echo: Callable[[str], None] = print) -> Dict[str, str]:
     """Wait until no job of ``run_dirs`` (``{run name: run dir}``) is queued or
     running, then return their settled states."""
-    from .runner import read_status
-
     reported: Dict[str, str] = {}
     while True:
         alive = live_jobs()
@@ -220,8 +218,6 @@ def refresh_states(run_dirs: Sequence[str]) -> None:
     """Settle every unfinished SLURM run of ``run_dirs`` whose job is gone (what a
     ``--report-only`` collection does first); nothing happens when no run has a job
     or no SLURM controller answers."""
-    from .runner import read_status
-
     pending = [(d, read_status(d)) for d in run_dirs if osp.isdir(d)]
     pending = [(d, s) for d, s in pending
                if s.get('state') in UNFINISHED and s.get('job_id')]
@@ -242,8 +238,6 @@ def submit_grid(runs_and_dirs: Sequence, options: SlurmOptions,
                 cwd: Optional[str] = None) -> Dict[str, str]:
     """Submit ``(name, run dir, command, status fields)`` items; see
     :func:`submit_run`. One ``squeue`` for the whole grid."""
-    from .runner import read_status
-
     alive = live_jobs()
     states = {}
     for name, run_dir, command, fields in runs_and_dirs:

@@ -1,5 +1,5 @@
 """The paired comparison of an ablation report: every setting against the
-baseline, seed by seed (:mod:`mmdet_losses.ablation.stats`), as table rows, CSV
+baseline, seed by seed (:mod:`mmdet_losses_lab.ablation.stats`), as table rows, CSV
 columns and markdown, and how many seeds a difference of a given size needs."""
 from typing import Dict, List, Optional, Sequence, Tuple
 

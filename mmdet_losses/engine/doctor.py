@@ -210,7 +210,7 @@ def _check_softmax_prior(cfg) -> Iterator[Finding]:
             f'{head["loss_cls"]["type"]} with use_sigmoid=False on {head["type"]} '
             'starts every anchor at a uniform softmax (a first loss in the '
             "hundreds): append dict(type='" + PRIOR_INIT_TYPE + "') to the head's "
-            'init_cfg (mmdet_losses.utils.init.add_softmax_prior_init does it; '
+            'init_cfg (mmdet_losses.engine.init.add_softmax_prior_init does it; '
             "this package's tools apply it to every config they start).")
 
 

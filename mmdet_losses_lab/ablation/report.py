@@ -3,12 +3,10 @@ markdown table and one PNG (AP per run, the paired differences with the baseline
 and every run's training-loss curve).
 
 With seeds, every setting is compared with the baseline seed by seed
-(:mod:`mmdet_losses.ablation.stats`): the mean difference in AP and AP75, its 95%
+(:mod:`mmdet_losses_lab.ablation.stats`): the mean difference in AP and AP75, its 95%
 interval and a verdict; settings inside the noise are not ranked.
 """
 import csv
-import glob
-import json
 import math
 import os.path as osp
 import re
@@ -19,7 +17,7 @@ from .compare import (COMPARED, COMPARISON_COLUMNS, compare_with_baseline,
                       comparison_column_names, comparison_columns,
                       comparison_markdown, group_by_setting, seeds_markdown)
 from .grid import Run
-from .runner import read_status
+from .store import archive_runs, load_run, read_archive
 
 METRICS = (('AP', 'coco/bbox_mAP'), ('AP50', 'coco/bbox_mAP_50'),
            ('AP75', 'coco/bbox_mAP_75'), ('APs', 'coco/bbox_mAP_s'),
@@ -35,39 +33,6 @@ CLASS_METRIC = re.compile(r'^coco/(.+)_precision$')
 CLASS_PREFIX = 'AP_'
 # Iterations left out of s_per_iter: model building, first allocations, compilation.
 WARMUP_ITERS = 10
-
-
-def read_scalars(run_dir: str) -> List[Dict]:
-    """The records of the run's newest MMEngine ``vis_data/scalars.json``."""
-    paths = sorted(glob.glob(osp.join(run_dir, '*', 'vis_data', 'scalars.json')))
-    if not paths:
-        return []
-    with open(paths[-1], encoding='utf-8') as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def read_seed(run_dir: str) -> Optional[int]:
-    """The seed MMEngine logged in the run's newest log (``seed: <int>``)."""
-    paths = sorted(glob.glob(osp.join(run_dir, '*', '*.log')))
-    if not paths:
-        return None
-    with open(paths[-1], encoding='utf-8') as f:
-        found = re.search(r'^\s*seed: (-?\d+)\s*$', f.read(), re.MULTILINE)
-    return int(found.group(1)) if found else None
-
-
-def read_log_window(run_dir: str) -> Optional[int]:
-    """``log_processor.window_size`` of the config MMEngine dumped for the run (the
-    logged ``time`` is a mean over that many iterations)."""
-    paths = sorted(glob.glob(osp.join(run_dir, '*', 'vis_data', 'config.py')))
-    for path in paths[-1:] + [osp.join(run_dir, 'config.py')]:
-        if osp.isfile(path):
-            with open(path, encoding='utf-8') as f:
-                found = re.search(r'log_processor\s*=\s*dict\(([^)]*)\)', f.read())
-            size = found and re.search(r'window_size\s*=\s*(\d+)', found.group(1))
-            if size:
-                return int(size.group(1))
-    return None
 
 
 def steady_seconds_per_iter(train: Sequence[Dict],
@@ -94,19 +59,20 @@ def _last(records: List[Dict], key: str) -> Optional[float]:
     return values[-1] if values else None
 
 
-def summarize_run(run: Run, run_dir: str) -> Dict:
-    """One table row, plus the training-loss curve under ``'curve'``."""
-    records = read_scalars(run_dir)
+def summarize_run(run: Run, record: Dict) -> Dict:
+    """One table row from the run's record (:func:`~.store.load_run`), plus the
+    training-loss curve under ``'curve'``."""
+    records = record.get('records', [])
     train = [r for r in records if 'loss' in r]
     row = {'run': run.name, 'setting': run.setting, 'cls': run.cls_name,
            'reg': run.reg_name, 'seeded': run.seed is not None,
-           'seed': run.seed if run.seed is not None else read_seed(run_dir),
+           'seed': run.seed if run.seed is not None else record.get('seed'),
            'gamma': run.hyper.get('gamma', run.loss_cls.get('gamma')),
            'alpha': run.hyper.get('alpha', run.loss_cls.get('alpha')),
            'reg_weight': run.hyper.get('reg_weight'),
-           'state': read_status(run_dir).get('state', 'not run'),
+           'state': record.get('status', {}).get('state', 'not run'),
            'loss_cls': _last(train, 'loss_cls'), 'loss_bbox': _last(train, 'loss_bbox'),
-           's_per_iter': steady_seconds_per_iter(train, read_log_window(run_dir)),
+           's_per_iter': steady_seconds_per_iter(train, record.get('log_window')),
            'curve': [(r.get('iter', r.get('step')), r['loss']) for r in train]}
     validated = any('loss' not in r and 'lr' not in r for r in records)
     metrics = list(METRICS)
@@ -127,7 +93,12 @@ def summarize_run(run: Run, run_dir: str) -> Dict:
 
 
 def collect_results(runs: Sequence[Run], work_dir: str) -> List[Dict]:
-    return [summarize_run(run, osp.join(work_dir, run.name)) for run in runs]
+    """The rows of ``runs``: finished run folders are archived first (a SLURM job
+    records its outcome in its folder only), runs without a folder come from the
+    archive."""
+    archive_runs(work_dir, [run.name for run in runs])
+    archive = read_archive(work_dir)
+    return [summarize_run(run, load_run(work_dir, run.name, archive)) for run in runs]
 
 
 def _fmt(value) -> str:

@@ -8,11 +8,12 @@ from typing import Optional
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from .checkpoint import register_safe_globals
+from mmdet_losses.engine.checkpoint import register_safe_globals
+from mmdet_losses.engine.doctor import enforce
+from mmdet_losses.engine.init import add_softmax_prior_init
+
 from .config import set_data_root
 from .dist import setup_cpu_distributed
-from .doctor import enforce
-from .init import add_softmax_prior_init
 from .quiet import quiet_warnings
 
 
@@ -54,10 +55,10 @@ def prepare_config(cfg: Config, check: bool = True, nan_guard: bool = True,
                    echo=print) -> Config:
     """What every tool does to a config before building anything (no data read):
     the softmax prior init for softmax dense heads
-    (:func:`~mmdet_losses.utils.init.add_softmax_prior_init`), the NaN guard
+    (:func:`~mmdet_losses.engine.init.add_softmax_prior_init`), the NaN guard
     (:func:`add_nan_guard`), then the config
-    checks (:mod:`~mmdet_losses.utils.doctor`), which raise
-    :class:`~mmdet_losses.utils.doctor.ConfigError` on a wiring mistake."""
+    checks (:mod:`~mmdet_losses.engine.doctor`), which raise
+    :class:`~mmdet_losses.engine.doctor.ConfigError` on a wiring mistake."""
     for path in add_softmax_prior_init(cfg):
         echo(f'config: {path} has a softmax loss_cls: SoftmaxPriorInit added to '
              'its init_cfg')
@@ -114,7 +115,7 @@ def apply_train_options(cfg: Config,
                         resume: Optional[str] = None) -> Config:
     """``--amp``, ``--auto-scale-lr`` and ``--resume`` as in MMDetection's train.py;
     ``--amp`` is float16 on CUDA and bfloat16 autocast on the CPU
-    (:mod:`~mmdet_losses.utils.amp`).
+    (:mod:`~mmdet_losses.engine.amp`).
 
     ``resume='auto'`` resumes from the latest checkpoint of the work dir, a path
     from that checkpoint.
@@ -122,7 +123,7 @@ def apply_train_options(cfg: Config,
     if amp:
         from mmengine.device import get_device
 
-        from .amp import amp_optim_wrapper
+        from mmdet_losses.engine.amp import amp_optim_wrapper
         device = get_device()
         if device == 'cpu':
             cfg.optim_wrapper.pop('loss_scale', None)

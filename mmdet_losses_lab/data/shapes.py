@@ -15,7 +15,7 @@ identical pixels and annotations. Only numpy and OpenCV are used.
 Usage::
 
     python tools/make_shapes.py                      # data/shapes, 2000 + 300 images
-    python -m mmdet_losses.data.shapes --out /tmp/shapes --num-train 64 --num-val 16
+    python -m mmdet_losses_lab.data.shapes --out /tmp/shapes --num-train 64 --num-val 16
     python tools/make_shapes.py --preset single      # data/shapes_single
 
 Presets (:data:`PRESETS`) are the variants the configs under ``configs/shapes/``

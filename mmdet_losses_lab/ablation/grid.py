@@ -196,7 +196,7 @@ def wire_run(layout: DetectorLayout, loss_cls: dict, loss_bbox: dict,
             head.update(category_overrides(site, dict(loss_cls, _delete_=True),
                                            SOFTMAX_HEAD_INIT))
             if softmax and site.kind != 'roi':
-                imports.append('mmdet_losses.utils.init')
+                imports.append('mmdet_losses.engine.init')
             if str(head.get('type', '')).startswith('mmdet_losses.'):
                 imports.append('mmdet_losses.models')
         _set_path(overrides, site.path, head, layout)
@@ -225,7 +225,7 @@ def make_grid(cls_specs: Sequence[str],
 
     ``seeds``: one run per seed of every setting, named ``<setting>_s<seed>``; a seed
     of None is a run with MMEngine's randomly drawn seed, named ``<setting>``.
-    ``layout``: the base detector (:func:`~mmdet_losses.ablation.heads.
+    ``layout``: the base detector (:func:`~mmdet_losses_lab.ablation.heads.
     inspect_detector`); without it a single dense ``bbox_head`` that takes
     ``reg_decoded_bbox`` (``decoded_head``) or always decodes.
 

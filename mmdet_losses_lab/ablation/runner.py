@@ -1,15 +1,16 @@
 """Running the grid: locally one run after another, or through a launcher.
 
 Each run has its own work dir ``<work_dir>/<run name>/`` holding its config
-(``config.py``), its log (``train.log``) and ``status.json``
-(``{"state": "done" | "failed" | "interrupted", "returncode": ..., "seconds": ...,
-"key": ...}``, the key identifying what was trained: :func:`run_key`).
-A run whose status is ``done`` under its current key is skipped on re-launch (one
-whose config, options or data root changed is trained again); a failed run is
-recorded and the others go on; Ctrl-C (SIGINT) or SIGTERM (``kill``, a scheduler's
-cancel) stops the current run (marked ``interrupted``, redone next time) and keeps
-everything already finished. With the ``slurm`` launcher every run not done is an ``sbatch`` job
-that records its own outcome (:mod:`mmdet_losses.ablation.slurm`).
+(``config.py``), its log (``train.log``) and its status (:mod:`.store`: state,
+return code, seconds and the key identifying what was trained, :func:`run_key`); a
+finished run is also archived in the grid's ``runs.json``.
+A run whose status is ``done`` under its current key, in its folder or in the
+archive, is skipped on re-launch (one whose config, options or data root changed is
+trained again); a failed run is recorded and the others go on; Ctrl-C (SIGINT) or
+SIGTERM (``kill``, a scheduler's cancel) stops the current run (marked
+``interrupted``, redone next time) and keeps everything already finished. With the
+``slurm`` launcher every run not done is an ``sbatch`` job that records its own
+outcome (:mod:`mmdet_losses_lab.ablation.slurm`).
 """
 import contextlib
 import json
@@ -23,25 +24,13 @@ import sys
 import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from ..utils.mim import tools_dir
+from mmdet_losses.engine.mim import tools_dir
 from .grid import Run
+from .store import archive_runs, current_status, update_status
 
 # The checkout's tools/, or the installed package's .mim/tools (utils.mim).
 TOOLS = tools_dir()
 REPO = osp.dirname(TOOLS)
-
-
-def read_status(run_dir: str) -> Dict:
-    path = osp.join(run_dir, 'status.json')
-    if not osp.exists(path):
-        return {}
-    with open(path, encoding='utf-8') as f:
-        return json.load(f)
-
-
-def _write_status(run_dir: str, **status) -> None:
-    with open(osp.join(run_dir, 'status.json'), 'w', encoding='utf-8') as f:
-        json.dump(status, f)
 
 
 def _relative_paths(text: str, roots: Sequence[Tuple[str, str]]) -> str:
@@ -138,7 +127,7 @@ def run_grid(runs: Sequence[Run],
     ``data_root`` (``tools/train.py --data-root``) moves every dataset there.
     ``decoded_key`` is unused: the head options are part of each run.
 
-    ``slurm_options`` (:class:`~mmdet_losses.ablation.slurm.SlurmOptions`): with the
+    ``slurm_options`` (:class:`~mmdet_losses_lab.ablation.slurm.SlurmOptions`): with the
     ``slurm`` launcher, what each run's job asks for; ``wait``: wait for the jobs
     (else return once they are submitted).
 
@@ -170,7 +159,7 @@ def run_grid(runs: Sequence[Run],
             states[run.name] = 'planned'
             continue
         key = run_key(config, cfg_options, data_root, cwd)
-        status = read_status(run_dir)
+        status = current_status(work_dir, run.name)
         if status.get('state') == 'done':
             if status.get('key') == key:
                 states[run.name] = 'skipped'
@@ -188,16 +177,18 @@ def run_grid(runs: Sequence[Run],
             try:
                 returncode = process.wait()
             except KeyboardInterrupt:
-                _write_status(run_dir, state='interrupted', returncode=None,
-                              seconds=round(time.time() - start, 1), key=key)
+                update_status(run_dir, replace=True, state='interrupted',
+                              returncode=None, seconds=round(time.time() - start, 1),
+                              key=key)
                 states[run.name] = 'interrupted'
                 process.terminate()
                 process.wait()
                 echo(f'interrupted during {run.name}; finished runs are kept')
                 raise
         state = 'done' if returncode == 0 else 'failed'
-        _write_status(run_dir, state=state, returncode=returncode,
+        update_status(run_dir, replace=True, state=state, returncode=returncode,
                       seconds=round(time.time() - start, 1), key=key)
+        archive_runs(work_dir, [run.name])
         states[run.name] = state
         if state == 'failed':
             echo(f'{run.name} failed (exit {returncode}); see '

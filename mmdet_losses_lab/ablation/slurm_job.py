@@ -1,9 +1,10 @@
 """The side of an ablation run that executes inside its SLURM job.
 
-The job script that :mod:`mmdet_losses.ablation.slurm` submits runs this file by path
+The job script that :mod:`mmdet_losses_lab.ablation.slurm` submits runs this file by path
 (``python .../slurm_job.py RUN_DIR -- COMMAND...``), so it imports nothing but the
-standard library: no torch import delays the job, and the run's ``status.json``
-records the outcome even when training cannot start at all. It
+standard library and :mod:`.store` (standard library too): no torch import delays the
+job, and the run's ``status.json`` records the outcome even when training cannot
+start at all. It
 
 * marks the run ``running`` (with the job id and host),
 * runs ``COMMAND`` (``tools/slurm_train.sh ...``: ``srun`` and the training tasks),
@@ -12,11 +13,9 @@ records the outcome even when training cannot start at all. It
   ``KillWait``), ``interrupted``.
 
 A job killed before it could write (SIGKILL, a node failure) is settled afterwards
-from the scheduler's record, see :func:`mmdet_losses.ablation.slurm.refresh_state`.
+from the scheduler's record, see :func:`mmdet_losses_lab.ablation.slurm.refresh_state`.
 """
 import contextlib
-import fcntl
-import json
 import os
 import os.path as osp
 import signal
@@ -24,49 +23,13 @@ import socket
 import subprocess
 import sys
 import time
-from typing import Dict, Iterator, List, Optional
+from typing import List, Optional
 
-STATUS = 'status.json'
-_LOCK = '.status.lock'
-
-
-@contextlib.contextmanager
-def _locked(run_dir: str) -> Iterator[None]:
-    """Serialise read-modify-write of ``status.json`` between the submitting host
-    and the job (POSIX record locks, which network file systems honour)."""
-    with open(osp.join(run_dir, _LOCK), 'a') as lock:
-        fcntl.lockf(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.lockf(lock, fcntl.LOCK_UN)
-
-
-def _read(run_dir: str) -> Dict:
-    path = osp.join(run_dir, STATUS)
-    if not osp.exists(path):
-        return {}
-    with open(path, encoding='utf-8') as f:
-        return json.load(f)
-
-
-def update_status(run_dir: str, only_if_state: Optional[List[str]] = None,
-                  replace: bool = False, **fields) -> Dict:
-    """Merge ``fields`` into the run's ``status.json`` (other keys are kept; with
-    ``replace``, they are dropped) and return the new status; with ``only_if_state``,
-    change nothing unless the current state is one of those. The file is replaced
-    atomically."""
-    with _locked(run_dir):
-        status = {} if replace else _read(run_dir)
-        if only_if_state is not None and _read(run_dir).get('state') \
-                not in only_if_state:
-            return _read(run_dir)
-        status.update(fields)
-        path = osp.join(run_dir, STATUS)
-        with open(path + '.tmp', 'w', encoding='utf-8') as f:
-            json.dump(status, f)
-        os.replace(path + '.tmp', path)
-        return status
+if __package__:
+    from .store import update_status
+else:  # run by path inside the job: the package's __init__ would import torch
+    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+    from store import update_status  # noqa: E402
 
 
 class _Signalled(Exception):

@@ -28,7 +28,7 @@ import statistics
 from dataclasses import dataclass
 from typing import List, Mapping, Optional, Sequence, Tuple
 
-from ..functional.validation import check_number
+from mmdet_losses.functional.validation import check_number
 
 BETTER, WORSE, WITHIN_NOISE, TOO_FEW = ('better', 'worse', 'within noise',
                                         'too few seeds')
