@@ -1,8 +1,11 @@
 """The repository ships what the package imports: no source file is git-ignored,
-and every Python source compiles without warnings (invalid escapes in docstrings
-are a SyntaxWarning from Python 3.12)."""
+every Python source compiles without warnings (invalid escapes in docstrings are a
+SyntaxWarning from Python 3.12), no tracked file holds a path of the machine it was
+written on, and results/ keeps what its policy says."""
+import json
 import os
 import os.path as osp
+import re
 import shutil
 import subprocess
 import warnings
@@ -10,7 +13,8 @@ import warnings
 import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-SOURCE_DIRS = ('mmdet_losses', 'configs', 'tools', 'tests', 'benchmarks')
+SOURCE_DIRS = ('mmdet_losses', 'mmdet_losses_lab', 'configs', 'tools', 'tests',
+               'benchmarks')
 
 
 def _source_files():
@@ -27,7 +31,7 @@ def _source_files():
                     reason='needs a git checkout')
 def test_no_source_file_is_git_ignored():
     files = sorted(_source_files())
-    assert 'mmdet_losses/data/shapes.py' in files
+    assert 'mmdet_losses_lab/data/shapes.py' in files
     result = subprocess.run(['git', 'check-ignore', '--no-index', '--stdin'],
                             cwd=ROOT, input='\n'.join(files), text=True,
                             capture_output=True)
@@ -47,3 +51,69 @@ def test_every_python_source_compiles_without_warnings():
     with warnings.catch_warnings(), pytest.raises((SyntaxError, DeprecationWarning)):
         warnings.simplefilter('error')
         compile('"""S = \\sum_i w_i"""', 'probe.py', 'exec')
+
+
+def _tracked_files():
+    result = subprocess.run(['git', 'ls-files'], cwd=ROOT, capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+needs_git = pytest.mark.skipif(shutil.which('git') is None or
+                               not osp.isdir(osp.join(ROOT, '.git')),
+                               reason='needs a git checkout')
+# Absolute paths of a machine: home and work folders, and this checkout's own.
+MACHINE_PATH = re.compile(r'(?<![\w.~-])/(?:work|home|root|Users|scratch)/[\w.-]+')
+
+
+@needs_git
+def test_no_tracked_file_holds_a_machine_path():
+    own = re.compile(re.escape(ROOT) + r'(?![\w.-])')
+    found = []
+    for path in _tracked_files():
+        if path == 'tests/test_repository.py':
+            continue
+        try:
+            with open(osp.join(ROOT, path), encoding='utf-8') as f:
+                text = f.read()
+        except (UnicodeDecodeError, IsADirectoryError):
+            continue  # a figure
+        hits = MACHINE_PATH.findall(text) + own.findall(text)
+        if hits:
+            found.append((path, sorted(set(hits))[:3]))
+    assert not found, found
+
+
+def test_machine_path_pattern():
+    assert MACHINE_PATH.findall('cd /work/main && ls /home/me/x') == \
+        ['/work/main', '/home/me']
+    assert MACHINE_PATH.findall('see results/work/x and ~/work/a, /tmp/sim') == []
+
+
+# What results/<grid>/ keeps (results/README.md): the report, the runs' records and
+# the manifest; run folders (logs, dumped configs, checkpoints) stay untracked.
+RESULT_FILE = re.compile(r'^(summary[\w-]*\.(md|csv|png)|runs\.json|manifest\.json)$')
+
+
+@needs_git
+def test_results_keep_summaries_records_and_manifests_only():
+    grids = {}
+    for path in _tracked_files():
+        if not path.startswith('results/') or path == 'results/README.md':
+            continue
+        parts = path.split('/')
+        assert len(parts) == 3 and RESULT_FILE.match(parts[2]), \
+            f'{path}: results/<grid>/ keeps summaries, runs.json, manifest.json'
+        grids.setdefault(parts[1], set()).add(parts[2])
+    assert len(grids) >= 8
+    for grid, files in grids.items():
+        assert {'summary.md', 'runs.json', 'manifest.json'} <= files, grid
+        with open(osp.join(ROOT, 'results', grid, 'manifest.json')) as f:
+            manifest = json.load(f)
+        assert manifest['commands'][0]['command'].startswith('python tools/ablation.py ')
+        with open(osp.join(ROOT, 'results', grid, 'runs.json')) as f:
+            runs = json.load(f)['runs']
+        done = [name for name, run in runs.items() if run['status']['state'] == 'done']
+        assert done and all(len(runs[n]['status']['key']) == 16 for n in done), grid
+        assert set(manifest['runs']) == set(runs), grid
