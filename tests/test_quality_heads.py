@@ -420,3 +420,69 @@ def test_shapes_quality_config_trains(tmp_path):
     for record in records:
         for key in ('loss', 'loss_cls', 'loss_bbox'):
             assert record[key] == record[key] and abs(record[key]) < 1e6, record
+
+
+def _fcos_loss_on_positives(head, cls_scores, bbox_preds, gts):
+    """The loss step as written before it ran sync-free: the positives picked with
+    ``nonzero``, Python ``max`` on the normalisers."""
+    from mmdet.utils import reduce_mean
+    points = head.prior_generator.grid_priors([s.shape[-2:] for s in cls_scores],
+                                              dtype=bbox_preds[0].dtype, device='cpu')
+    labels, bbox_targets = head.get_targets(points, gts)
+    flat_cls = torch.cat([s.permute(0, 2, 3, 1).reshape(-1, 2) for s in cls_scores])
+    flat_pred = torch.cat([p.permute(0, 2, 3, 1).reshape(-1, 4) for p in bbox_preds])
+    flat_labels, flat_targets = torch.cat(labels), torch.cat(bbox_targets)
+    flat_points = torch.cat([level.repeat(1, 1) for level in points])
+    pos = ((flat_labels >= 0) & (flat_labels < 2)).nonzero().reshape(-1)
+    num_pos = max(reduce_mean(flat_pred.new_tensor(float(len(pos)))), 1.0)
+    pred_boxes = head.bbox_coder.decode(flat_points[pos], flat_pred[pos])
+    target_boxes = head.bbox_coder.decode(flat_points[pos], flat_targets[pos])
+    scores = flat_pred.new_zeros(flat_labels.shape)
+    from mmdet_losses.models.quality_target import iou_quality_target
+    scores[pos] = iou_quality_target(pred_boxes, target_boxes, flat_labels[pos], 2)
+    loss_cls = head.loss_cls(flat_cls, (flat_labels, scores), avg_factor=num_pos)
+    centerness = head.centerness_target(flat_targets[pos])
+    denorm = max(reduce_mean(centerness.sum().detach()), 1e-6)
+    loss_bbox = head.loss_bbox(pred_boxes, target_boxes, weight=centerness,
+                               avg_factor=denorm) if len(pos) else flat_pred[pos].sum()
+    return loss_cls, loss_bbox
+
+
+@pytest.mark.parametrize('objects', [True, False])
+def test_fcos_loss_is_the_positives_loss_and_waits_for_nothing(objects, monkeypatch):
+    """Every location enters the losses, the non-positives with weight 0: the same
+    values and gradients as the loss over the positives alone, and after the
+    targets are assigned no host synchronisation (nonzero, item, bool, float, int
+    of a tensor) is made."""
+    from mmdet_losses.losses.base import BaseLoss
+
+    boxes, labels = (FCOS_GTS, FCOS_LABELS) if objects else ([], [])
+    head = fcos_head().train()
+    feats, gts, metas = inputs(boxes or torch.zeros(0, 4).tolist(), labels)
+    gts[0].bboxes = gts[0].bboxes.reshape(-1, 4).float()
+    gts[0].labels = gts[0].labels.long()
+    outputs = head(feats)
+    reference = _fcos_loss_on_positives(head, *outputs, gts)
+    ref_grads = torch.autograd.grad(sum(reference), outputs[0] + outputs[1])
+
+    targets = head.get_targets(
+        head.prior_generator.grid_priors([outputs[0][0].shape[-2:]], device='cpu'), gts)
+    monkeypatch.setattr(head, 'get_targets', lambda points, gts: targets)
+    # BaseLoss checks labels on every CPU call (on an accelerator, on the first only)
+    monkeypatch.setattr(BaseLoss, 'data_check_due', lambda self, tensor: False)
+
+    def host_sync(*args, **kwargs):
+        raise AssertionError('host synchronisation in the loss step')
+    for name in ('nonzero', 'item', '__bool__', '__float__', '__int__', '__index__',
+                 'tolist'):
+        monkeypatch.setattr(torch.Tensor, name, host_sync)
+    losses = head.loss_by_feat(*outputs, gts, metas)
+    monkeypatch.undo()
+    assert float(losses['loss_cls']) > 0
+    assert (float(losses['loss_bbox']) > 0) == objects
+    torch.testing.assert_close(losses['loss_cls'], reference[0], rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(losses['loss_bbox'], reference[1], rtol=1e-6, atol=1e-7)
+    grads = torch.autograd.grad(losses['loss_cls'] + losses['loss_bbox'],
+                                outputs[0] + outputs[1])
+    for got, expected in zip(grads, ref_grads):
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-7)

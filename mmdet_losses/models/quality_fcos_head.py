@@ -43,7 +43,9 @@ class QualityFCOSHead(FCOSHead):
     scores detections by the class score alone.
     The location loss keeps FCOS's weighting of each positive by its centre-ness
     *target* (a function of the ground truth, no branch needed), so that only the
-    classification differs from FCOS.
+    classification differs from FCOS. The loss step waits for the device nowhere
+    after the targets are assigned: every location enters the losses, the
+    non-positives with weight 0.
 
     Args:
         As :class:`mmdet.models.dense_heads.FCOSHead`, except ``loss_centerness``
@@ -124,28 +126,26 @@ class QualityFCOSHead(FCOSHead):
         flat_bbox_targets = torch.cat(bbox_targets)
         flat_points = torch.cat([level.repeat(num_imgs, 1) for level in points])
 
-        pos_inds = ((flat_labels >= 0)
-                    & (flat_labels < self.num_classes)).nonzero().reshape(-1)
-        num_pos = max(reduce_mean(flat_bbox_preds.new_tensor(float(len(pos_inds)))),
-                      1.0)
+        # Every location takes part, the non-positives with weight 0: boolean
+        # indexing, Python max and len() on tensors would each wait for the device.
+        positive = (flat_labels >= 0) & (flat_labels < self.num_classes)
+        num_pos = reduce_mean(positive.sum().to(flat_bbox_preds.dtype)).clamp(min=1.0)
 
-        pos_points = flat_points[pos_inds]
-        pos_pred_boxes = self.bbox_coder.decode(pos_points, flat_bbox_preds[pos_inds])
-        pos_bbox_targets = flat_bbox_targets[pos_inds]
-        pos_target_boxes = self.bbox_coder.decode(pos_points, pos_bbox_targets)
-
-        scores = flat_bbox_preds.new_zeros(flat_labels.shape)
-        scores[pos_inds] = iou_quality_target(pos_pred_boxes, pos_target_boxes,
-                                              flat_labels[pos_inds], self.num_classes)
+        pred_boxes = self.bbox_coder.decode(flat_points, flat_bbox_preds)
+        # A non-positive's target is its own (detached) prediction: finite for any
+        # location loss, and weighted 0.
+        target_boxes = torch.where(
+            positive[:, None], self.bbox_coder.decode(flat_points, flat_bbox_targets),
+            pred_boxes.detach())
+        scores = iou_quality_target(pred_boxes, target_boxes, flat_labels,
+                                    self.num_classes)
         loss_cls = self.loss_cls(flat_cls_scores, (flat_labels, scores),
                                  avg_factor=num_pos)
 
-        centerness_targets = self.centerness_target(pos_bbox_targets)
-        centerness_denorm = max(reduce_mean(centerness_targets.sum().detach()), 1e-6)
-        if len(pos_inds) > 0:
-            loss_bbox = self.loss_bbox(pos_pred_boxes, pos_target_boxes,
-                                       weight=centerness_targets,
-                                       avg_factor=centerness_denorm)
-        else:
-            loss_bbox = flat_bbox_preds[pos_inds].sum()
+        # FCOS's centre-ness target of the positives (0/0 elsewhere, hence where)
+        centerness = torch.where(positive, self.centerness_target(flat_bbox_targets),
+                                 flat_bbox_targets.new_zeros(()))
+        centerness_denorm = reduce_mean(centerness.sum().detach()).clamp(min=1e-6)
+        loss_bbox = self.loss_bbox(pred_boxes, target_boxes, weight=centerness,
+                                   avg_factor=centerness_denorm)
         return dict(loss_cls=loss_cls, loss_bbox=loss_bbox)
