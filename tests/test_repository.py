@@ -53,6 +53,34 @@ def test_every_python_source_compiles_without_warnings():
         compile('"""S = \\sum_i w_i"""', 'probe.py', 'exec')
 
 
+def _control_characters(source: str):
+    """``(line, characters)`` of every string constant holding a control character
+    other than newline and tab (a docstring that is not raw turns ``\\a`` and
+    ``\\f`` into BEL and form feed)."""
+    import ast
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            bad = sorted({hex(ord(c)) for c in node.value
+                          if (ord(c) < 32 and c not in '\n\t') or ord(c) == 127})
+            if bad:
+                found.append((node.lineno, bad))
+    return found
+
+
+def test_no_control_character_in_any_string():
+    assert _control_characters('def f():\n    """\\arctan r"""\n') == [(2, ['0x7'])]
+    assert _control_characters('def f():\n    r"""\\arctan r"""\n') == []
+    found = {}
+    for path in _source_files():
+        if path.endswith('.py'):
+            with open(osp.join(ROOT, path), encoding='utf-8') as f:
+                hits = _control_characters(f.read())
+            if hits:
+                found[path] = hits
+    assert not found, found
+
+
 def _tracked_files():
     result = subprocess.run(['git', 'ls-files'], cwd=ROOT, capture_output=True,
                             text=True)

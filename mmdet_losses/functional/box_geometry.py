@@ -116,7 +116,7 @@ ASPECT_FACTOR = 4 / math.pi**2
 
 
 def aspect_angle_gap(terms: BoxTerms, eps: float = 1e-6) -> Tensor:
-    """CIoU's angle gap ``atan(r^gt) - atan(r)``, ``r = w / (h + eps)``, with one
+    r"""CIoU's angle gap ``atan(r^gt) - atan(r)``, ``r = w / (h + eps)``, with one
     ``atan``:
 
     .. math::
