@@ -7,6 +7,7 @@ from torch import Tensor
 
 import mmdet_losses.functional as F
 from mmdet_losses import MODELS
+from reference_boxes import DEGENERATE_PAIRS, pair_batch
 
 
 class LossSpec(NamedTuple):
@@ -102,26 +103,5 @@ def random_pairs(n: int, seed: int = 0, dtype=torch.float64, **kwargs):
             random_boxes(n, generator, dtype, **kwargs))
 
 
-# name -> (pred, target). Inverted boxes have x2 < x1 (zero area by definition).
-DEGENERATE_PAIRS = {
-    'coincident': ((0, 0, 10, 10), (0, 0, 10, 10)),
-    'nested': ((4, 4, 6, 6), (0, 0, 10, 10)),
-    'disjoint': ((500, 500, 510, 510), (0, 0, 10, 10)),
-    'touching_corner': ((10, 10, 20, 20), (0, 0, 10, 10)),
-    'zero_width_pred': ((3, 3, 3, 8), (0, 0, 10, 10)),
-    'zero_area_target': ((0, 0, 10, 10), (2, 2, 2, 2)),
-    'coincident_points': ((5, 5, 5, 5), (5, 5, 5, 5)),
-    'inverted_inside': ((8, 8, 2, 2), (0, 0, 10, 10)),
-    # an inverted box whose centre lies far outside the other box
-    'inverted_far': ((1000, 1000, 0, 0), (0, 0, 10, 10)),
-    'tiny': ((0, 0, 1e-3, 1e-3), (0, 0, 2e-3, 1e-3)),
-    'huge_overlap': ((0, 0, 1e4, 1e4), (1e3, 2e3, 9e3, 1e4)),
-    'huge_disjoint': ((0, 0, 1e4, 1e4), (2e4, 2e4, 3e4, 3e4)),
-}
-
-
 def degenerate_batch(dtype=torch.float64):
-    names = list(DEGENERATE_PAIRS)
-    pred = torch.tensor([DEGENERATE_PAIRS[n][0] for n in names], dtype=dtype)
-    target = torch.tensor([DEGENERATE_PAIRS[n][1] for n in names], dtype=dtype)
-    return names, pred, target
+    return pair_batch(DEGENERATE_PAIRS, dtype)

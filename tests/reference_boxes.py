@@ -6,11 +6,51 @@
   CIoU without eps inside ``atan`` are kept as they are.
 * plain box quantities (IoU, centre distance, enclosing diagonal, CIoU's ``v``) used to
   spell out the gradients that the papers prescribe for terms held constant.
+* the degenerate box pairs and the kinks of the plain forms, which the location
+  tests and ``benchmarks/gpu_check.py`` (torch only, no mmdet) both feed the losses.
 """
 import math
 
 import torch
 from torch import Tensor
+
+# name -> (pred, target). Inverted boxes have x2 < x1 (zero area by definition).
+DEGENERATE_PAIRS = {
+    'coincident': ((0, 0, 10, 10), (0, 0, 10, 10)),
+    'nested': ((4, 4, 6, 6), (0, 0, 10, 10)),
+    'disjoint': ((500, 500, 510, 510), (0, 0, 10, 10)),
+    'touching_corner': ((10, 10, 20, 20), (0, 0, 10, 10)),
+    'zero_width_pred': ((3, 3, 3, 8), (0, 0, 10, 10)),
+    'zero_area_target': ((0, 0, 10, 10), (2, 2, 2, 2)),
+    'coincident_points': ((5, 5, 5, 5), (5, 5, 5, 5)),
+    'inverted_inside': ((8, 8, 2, 2), (0, 0, 10, 10)),
+    # an inverted box whose centre lies far outside the other box
+    'inverted_far': ((1000, 1000, 0, 0), (0, 0, 10, 10)),
+    'tiny': ((0, 0, 1e-3, 1e-3), (0, 0, 2e-3, 1e-3)),
+    'huge_overlap': ((0, 0, 1e4, 1e4), (1e3, 2e3, 9e3, 1e4)),
+    'huge_disjoint': ((0, 0, 1e4, 1e4), (2e4, 2e4, 3e4, 3e4)),
+}
+
+# Pairs on the kinks of the plain form (ties of min/max, clamps at their bound,
+# |.| at 0).
+KINK_PAIRS = {
+    'shared_right_edge': ((0, 0, 10, 10), (5, 2, 10, 8)),      # min/max ties
+    'same_column': ((2, 0, 6, 4), (2, 1, 6, 9)),               # w = w^gt, o_x = 0
+    'touching_edge': ((0, 0, 5, 5), (5, 0, 10, 5)),            # i_w = 0 exactly
+    'same_centre_x': ((0, 0, 4, 4), (1, 3, 3, 9)),             # o_x = 0
+    'same_height_disjoint': ((0, 0, 2, 3), (7, 0, 8, 3)),      # h = h^gt
+    'inverted_both': ((4, 4, 1, 1), (9, 9, 6, 6)),
+    'point_on_edge': ((10, 5, 10, 5), (0, 0, 10, 10)),
+}
+
+
+def pair_batch(pairs, dtype=torch.float64):
+    """``(names, pred, target)`` of a ``name -> (pred box, target box)`` dict, the
+    boxes as ``(N, 4)`` tensors."""
+    names = list(pairs)
+    pred = torch.tensor([pairs[n][0] for n in names], dtype=dtype)
+    target = torch.tensor([pairs[n][1] for n in names], dtype=dtype)
+    return names, pred, target
 
 
 def _tv_inter_union(boxes1: Tensor, boxes2: Tensor):

@@ -11,6 +11,7 @@ from mmdet_losses.functional import fused_iou
 from mmdet_losses.functional.fused_iou import (KERNELS, fused_kernel_for,
                                                iou_family_reduce, iou_family_sum)
 from mmdet_losses.functional.reduction import weight_reduce_loss
+from reference_boxes import KINK_PAIRS, pair_batch
 
 # (kernel, hyper-parameters): every kernel and every hyper-parameter it covers
 CASES = [
@@ -39,25 +40,13 @@ def tolerance(dtype, kwargs):
             dict(rtol=1e-3, atol=1e-4)
     return TOLERANCE[dtype]
 
-# Pairs on the kinks of the plain form (ties of min/max, clamps at their bound,
-# |.| at 0), on top of the degenerate matrix of the location tests.
-KINK_PAIRS = {
-    'shared_right_edge': ((0, 0, 10, 10), (5, 2, 10, 8)),      # min/max ties
-    'same_column': ((2, 0, 6, 4), (2, 1, 6, 9)),               # w = w^gt, o_x = 0
-    'touching_edge': ((0, 0, 5, 5), (5, 0, 10, 5)),            # i_w = 0 exactly
-    'same_centre_x': ((0, 0, 4, 4), (1, 3, 3, 9)),             # o_x = 0
-    'same_height_disjoint': ((0, 0, 2, 3), (7, 0, 8, 3)),      # h = h^gt
-    'inverted_both': ((4, 4, 1, 1), (9, 9, 6, 6)),
-    'point_on_edge': ((10, 5, 10, 5), (0, 0, 10, 10)),
-}
+
+# the kinks on top of the degenerate matrix of the location tests
 MATRIX = {**DEGENERATE_PAIRS, **KINK_PAIRS}
 
 
 def matrix_batch(dtype=torch.float64):
-    names = list(MATRIX)
-    pred = torch.tensor([MATRIX[n][0] for n in names], dtype=dtype)
-    target = torch.tensor([MATRIX[n][1] for n in names], dtype=dtype)
-    return names, pred, target
+    return pair_batch(MATRIX, dtype)
 
 
 def reference_sum(name, pred, target, weight=None, **kwargs):
