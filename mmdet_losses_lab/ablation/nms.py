@@ -1,0 +1,149 @@
+"""DIoU-NMS against plain NMS at test time, on the trained runs of a grid.
+
+Each finished run of the grid is evaluated again from its final checkpoint on the
+validation split, once per NMS setting, with nothing else changed (the same model,
+images, score threshold and IoU threshold); the COCO metric with AR@100 (recall of
+the 100 best detections per image) beside AP, AP50 and AP75, and the AP of each
+class. The settings are then compared run by run: the paired
+difference over all runs (each run's model is its own pair), its 95% interval and
+p-value (:mod:`.stats`).
+
+Writes ``summary_nms.csv`` (one row per run and setting: the metrics the comparison
+is computed from) and ``summary_nms.md`` in the grid's work dir.
+"""
+import csv
+import os
+import os.path as osp
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from .stats import paired_difference
+from .store import STATUS, read_status
+
+# COCO metrics read back; CocoMetric logs them as coco/bbox_<item>
+METRIC_ITEMS = ('mAP', 'mAP_50', 'mAP_75', 'AR@100')
+COLUMNS = {'AP': 'coco/bbox_mAP', 'AP50': 'coco/bbox_mAP_50',
+           'AP75': 'coco/bbox_mAP_75', 'AR100': 'coco/bbox_AR@100'}
+
+
+def nms_settings(names: Sequence[str], iou_threshold: float,
+                 beta: float) -> Dict[str, dict]:
+    """``{name: test_cfg.nms}`` for ``nms`` and ``diou_nms``."""
+    table = {'nms': dict(type='nms', iou_threshold=iou_threshold),
+             'diou_nms': dict(type='diou_nms', iou_threshold=iou_threshold,
+                              beta=beta)}
+    unknown = [n for n in names if n not in table]
+    if unknown:
+        raise ValueError(f'NMS settings must be among {sorted(table)}, got {unknown}')
+    return {name: table[name] for name in names}
+
+
+def final_checkpoint(run_dir: str) -> Optional[str]:
+    """The checkpoint MMEngine wrote last (``last_checkpoint``), if it exists."""
+    marker = osp.join(run_dir, 'last_checkpoint')
+    if not osp.isfile(marker):
+        return None
+    with open(marker, encoding='utf-8') as f:
+        path = f.read().strip()
+    path = path if osp.isabs(path) else osp.join(run_dir, path)
+    if not osp.isfile(path):  # the grid folder moved: the file beside the marker
+        path = osp.join(run_dir, osp.basename(path))
+    return path if osp.isfile(path) else None
+
+
+def evaluate(run_dir: str, nms: dict, work_dir: str) -> Dict[str, float]:
+    """The run's final checkpoint on its validation split with ``nms`` as the test
+    NMS; ``{metric key: value}`` as CocoMetric returns it."""
+    from mmengine.config import Config
+
+    from mmdet_losses_lab.training.runner import build_runner, prepare_config
+
+    cfg = Config.fromfile(osp.join(run_dir, 'config.py'))
+    cfg.work_dir = work_dir
+    cfg.launcher = 'none'
+    cfg.load_from = final_checkpoint(run_dir)
+    cfg.resume = False
+    cfg.model.test_cfg.nms = dict(nms)
+    cfg.test_dataloader = cfg.val_dataloader
+    cfg.test_evaluator = dict(cfg.val_evaluator, metric_items=list(METRIC_ITEMS),
+                              classwise=True)
+    prepare_config(cfg, echo=lambda _: None)
+    runner = build_runner(cfg)
+    return dict(runner.test())
+
+
+def finished_runs(grid_dir: str, names: Optional[Sequence[str]] = None) -> List[str]:
+    """The runs of ``grid_dir`` that are done and keep a final checkpoint."""
+    candidates = names or sorted(
+        d for d in os.listdir(grid_dir) if osp.isfile(osp.join(grid_dir, d, STATUS)))
+    return [n for n in candidates
+            if read_status(osp.join(grid_dir, n)).get('state') == 'done'
+            and final_checkpoint(osp.join(grid_dir, n))]
+
+
+def read_rows(path: str) -> List[Dict]:
+    if not osp.isfile(path):
+        return []
+    with open(path, newline='', encoding='utf-8') as f:
+        return [{k: v if k in ('run', 'nms') else (float(v) if v else None)
+                 for k, v in r.items()} for r in csv.DictReader(f)]
+
+
+def write_rows(path: str, rows: Sequence[Dict], classes: Sequence[str]) -> None:
+    fields = ['run', 'nms', *COLUMNS, *(f'AP_{c}' for c in classes)]
+    with open(path, 'w', newline='', encoding='utf-8') as f:
+        writer = csv.DictWriter(f, fieldnames=fields, extrasaction='ignore')
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def row_from_metrics(run: str, nms: str, metrics: Dict[str, float]) -> Dict:
+    row = {'run': run, 'nms': nms}
+    for name, key in COLUMNS.items():
+        row[name] = metrics.get(key)
+    for key, value in metrics.items():
+        if key.startswith('coco/') and key.endswith('_precision'):
+            row['AP_' + key[len('coco/'):-len('_precision')]] = value
+    return row
+
+
+def compare(rows: Sequence[Dict], baseline: str, other: str,
+            metrics: Sequence[str]) -> List[Tuple[str, object]]:
+    """``[(metric, PairedDifference)]`` of ``other - baseline``, paired by run."""
+    by = {(r['run'], r['nms']): r for r in rows}
+    runs = sorted({r['run'] for r in rows})
+    out = []
+    for metric in metrics:
+        base = {i: by[run, baseline][metric] for i, run in enumerate(runs)
+                if (run, baseline) in by and by[run, baseline].get(metric) is not None}
+        test = {i: by[run, other][metric] for i, run in enumerate(runs)
+                if (run, other) in by and by[run, other].get(metric) is not None}
+        out.append((metric, paired_difference(base, test)))
+    return out
+
+
+def markdown(rows: Sequence[Dict], baseline: str, other: str, title: str,
+             settings: Dict[str, dict]) -> str:
+    """The paired comparison of ``other`` with ``baseline`` over the runs, overall and
+    by the runs' name prefix (their category-location setting)."""
+    from .doc_tables import format_difference
+    metrics = [m for m in [*COLUMNS, *sorted({k for r in rows for k in r
+                                             if k.startswith('AP_')})]
+               if any(r.get(m) is not None for r in rows)]
+    runs = sorted({r['run'] for r in rows})
+    lines = [f'# {title}: {other} against {baseline}\n',
+             f'The same trained models evaluated twice on the validation split, '
+             f'test NMS {settings[baseline]} and then {settings[other]}, everything '
+             f'else equal; {len(runs)} runs, each its own pair. Difference '
+             f'({other} - {baseline}), 95% interval (Student\'s t over the runs), '
+             'p-value and verdict.\n',
+             '| metric | mean ' + baseline + ' | mean ' + other + ' | difference |',
+             '|---|---|---|---|']
+    for metric, difference in compare(rows, baseline, other, metrics):
+        means = []
+        for name in (baseline, other):
+            values = [r[metric] for r in rows if r['nms'] == name
+                      and r.get(metric) is not None]
+            means.append(f'{sum(values) / len(values):.3f}' if values else '-')
+        lines.append(f'| {metric} | {means[0]} | {means[1]} | '
+                     f'{format_difference(difference)} |')
+    return '\n'.join(lines) + '\n'
