@@ -4,6 +4,7 @@ import math
 from numbers import Real
 from typing import Optional
 
+import torch
 from torch import Tensor
 
 REDUCTIONS = ('none', 'mean', 'sum')
@@ -63,3 +64,21 @@ def check_same_shape(pred: Tensor, target: Tensor,
     if pred.shape != target.shape:
         raise ValueError(f'{names} must have the same shape, got '
                          f'{tuple(pred.shape)} and {tuple(target.shape)}')
+
+
+def check_class_weight(class_weight) -> Optional[Tensor]:
+    """``None`` or the per-class weights as a float64 tensor (each finite and
+    ``>= 0``), from a sequence or a 1-D tensor."""
+    if class_weight is None:
+        return None
+    if isinstance(class_weight, Tensor) and class_weight.dim() == 1:
+        values = class_weight.detach().cpu().tolist()
+    elif isinstance(class_weight, (list, tuple)):
+        values = list(class_weight)
+    else:
+        shown = f'a tensor of shape {tuple(class_weight.shape)}' \
+            if isinstance(class_weight, Tensor) else repr(class_weight)
+        raise ValueError('class_weight must be None, a sequence or a 1-D tensor of '
+                         f'per-class weights, got {shown}')
+    return torch.tensor([check_number(f'class_weight[{i}]', w, low=0.0)
+                         for i, w in enumerate(values)], dtype=torch.float64)

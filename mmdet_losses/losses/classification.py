@@ -8,7 +8,6 @@ class here is its functions and its validated hyper-parameters.
 from functools import partial
 from typing import Optional, Sequence, Union
 
-import torch
 from torch import Tensor
 
 from ..functional.category import (DEFAULT_IGNORE_INDEX, binary_loss,
@@ -17,7 +16,7 @@ from ..functional.classification import (binary_cross_entropy, sigmoid_focal_los
                                          softmax_cross_entropy, softmax_focal_loss)
 from ..functional.fused_focal import sigmoid_focal_loss_sum
 from ..functional.mask import select_label_maps
-from ..functional.validation import check_number
+from ..functional.validation import check_class_weight, check_number
 from ..registry import MODELS
 from .base import BaseLoss
 
@@ -139,7 +138,7 @@ class CrossEntropyLoss(CategoryLoss):
         self.avg_non_ignore = bool(avg_non_ignore)
         self.label_smoothing = check_number('label_smoothing', label_smoothing,
                                             0.0, 1.0, high_open=True)
-        self.register_buffer('class_weight', _check_class_weight(class_weight),
+        self.register_buffer('class_weight', check_class_weight(class_weight),
                              persistent=False)
 
     def loss_kwargs(self):
@@ -184,24 +183,6 @@ class CrossEntropyLoss(CategoryLoss):
                               label_smoothing=self.label_smoothing)
         return self.softmax(elementwise, pred, target, weight, reduction, avg_factor,
                             **options)
-
-
-def _check_class_weight(class_weight) -> Optional[Tensor]:
-    """``None`` or the per-class weights as a float64 tensor (each finite and
-    ``>= 0``), from a sequence or a 1-D tensor."""
-    if class_weight is None:
-        return None
-    if isinstance(class_weight, Tensor) and class_weight.dim() == 1:
-        values = class_weight.detach().cpu().tolist()
-    elif isinstance(class_weight, (list, tuple)):
-        values = list(class_weight)
-    else:
-        shown = f'a tensor of shape {tuple(class_weight.shape)}' \
-            if isinstance(class_weight, Tensor) else repr(class_weight)
-        raise ValueError('class_weight must be None, a sequence or a 1-D tensor of '
-                         f'per-class weights, got {shown}')
-    return torch.tensor([check_number(f'class_weight[{i}]', w, low=0.0)
-                         for i, w in enumerate(values)], dtype=torch.float64)
 
 
 def _check_ignore_index(value, name: str = 'ignore_index') -> Optional[int]:
