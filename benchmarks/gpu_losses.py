@@ -8,8 +8,8 @@ Cases (``--cases``, default all):
   on ``(N, 4)`` float32 boxes with ``(N,)`` weights; plain: ``sum(w * loss)`` of
   the element-wise function; floor: ``(pred - target).sum()``, one read of the
   inputs and one write of the gradient.
-* ``category``: the fused sigmoid focal loss on ``(N / 80, 80)`` logits with integer
-  labels; plain: one-hot targets and ``sigmoid_focal_loss``; floor:
+* ``category``: the fused sigmoid focal loss and BCE on ``(N / 80, 80)`` logits with
+  integer labels; plain: one-hot targets and ``sigmoid_focal_loss``; floor:
   ``(x * 1.0001).sum()``; the same for the fused Quality Focal and Varifocal sums with
   the ``(labels, scores)`` target (plain: the dense target and
   ``quality_focal_loss`` / ``varifocal_loss``).
@@ -96,28 +96,44 @@ def make_logits(n: int, device: str):
             weight.to(device))
 
 
-def category_cases() -> List[Case]:
+def logit_floor(pred, *rest):
+    """One read of the logits and one write of their gradient."""
+    return (pred * 1.0001).sum()
 
-    def plain_focal(pred, labels, weight):
+
+def plain_focal(gamma: float, alpha):
+    """``sum(w * loss)`` of the sigmoid focal loss on one-hot targets (BCE for
+    ``gamma=0, alpha=None``)."""
+    def plain(pred, labels, weight):
         target = one_hot(labels, pred.shape[1] + 1)[:, :-1].to(pred.dtype)
-        return (sigmoid_focal_loss(pred, target, 2.0, 0.25) * weight).sum()
+        return (sigmoid_focal_loss(pred, target, gamma, alpha) * weight).sum()
+    plain.__name__ = 'plain_bce' if gamma == 0 and alpha is None else 'plain_focal'
+    return plain
 
+
+def category_cases() -> List[Case]:
     return [
         Case('category', 'focal', make_logits,
              lambda pred, labels, weight: sigmoid_focal_loss_sum(
                  pred, labels, weight, 2.0, 0.25),
-             maybe_compiled(plain_focal),
-             lambda pred, labels, weight: (pred * 1.0001).sum()),
+             maybe_compiled(plain_focal(2.0, 0.25)),
+             logit_floor),
+        # BCE is the focal engine at gamma = 0 without alpha (BCE in the registry)
+        Case('category', 'bce', make_logits,
+             lambda pred, labels, weight: sigmoid_focal_loss_sum(
+                 pred, labels, weight, 0.0, None),
+             maybe_compiled(plain_focal(0.0, None)),
+             logit_floor),
         Case('category', 'qfl', make_quality_logits,
              lambda pred, labels, weight, scores: quality_focal_loss_sum(
                  pred, labels, weight, 2.0, scores=scores),
              maybe_compiled(plain_quality(quality_focal_loss)),
-             lambda pred, labels, weight, scores: (pred * 1.0001).sum()),
+             logit_floor),
         Case('category', 'vfl', make_quality_logits,
              lambda pred, labels, weight, scores: varifocal_loss_sum(
                  pred, labels, weight, scores=scores),
              maybe_compiled(plain_quality(varifocal_loss)),
-             lambda pred, labels, weight, scores: (pred * 1.0001).sum()),
+             logit_floor),
     ]
 
 
