@@ -54,9 +54,9 @@ def test_every_python_source_compiles_without_warnings():
 
 
 def _control_characters(source: str):
-    """``(line, characters)`` of every string constant holding a control character
-    other than newline and tab (a docstring that is not raw turns ``\\a`` and
-    ``\\f`` into BEL and form feed)."""
+    r"""``(line, characters)`` of every string constant holding a control character
+    other than newline and tab (a docstring that is not raw turns ``\a`` and
+    ``\f`` into BEL and form feed)."""
     import ast
     found = []
     for node in ast.walk(ast.parse(source)):
@@ -71,13 +71,50 @@ def _control_characters(source: str):
 def test_no_control_character_in_any_string():
     assert _control_characters('def f():\n    """\\arctan r"""\n') == [(2, ['0x7'])]
     assert _control_characters('def f():\n    r"""\\arctan r"""\n') == []
+    found = _python_sources_with(_control_characters)
+    assert not found, found
+
+
+def _python_sources_with(finder):
+    """``{path: finder(source)}`` of every Python source where it finds something."""
     found = {}
     for path in _source_files():
         if path.endswith('.py'):
             with open(osp.join(ROOT, path), encoding='utf-8') as f:
-                hits = _control_characters(f.read())
+                hits = finder(f.read())
             if hits:
                 found[path] = hits
+    return found
+
+
+def _escaped_math_docstrings(source: str):
+    r"""Lines of the docstrings that write a LaTeX command with a doubled backslash
+    (``\\frac``) instead of being raw strings (``\frac`` in an ``r`` string)."""
+    import ast
+    import io
+    import tokenize
+    starts = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef,
+                             ast.AsyncFunctionDef)) and node.body \
+                and isinstance(node.body[0], ast.Expr) \
+                and isinstance(node.body[0].value, ast.Constant) \
+                and isinstance(node.body[0].value.value, str):
+            starts.add((node.body[0].lineno, node.body[0].col_offset))
+    found = []
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type == tokenize.STRING and token.start in starts:
+            prefix = token.string[:token.string.index(token.string.lstrip(
+                'rRbBuUfF')[0])]
+            if 'r' not in prefix.lower() and re.search(r'\\\\[A-Za-z]', token.string):
+                found.append(token.start[0])
+    return found
+
+
+def test_every_math_docstring_is_raw():
+    assert _escaped_math_docstrings('def f():\n    """x = \\\\frac{a}{b}"""\n') == [2]
+    assert _escaped_math_docstrings('def f():\n    r"""x = \\frac{a}{b}"""\n') == []
+    found = _python_sources_with(_escaped_math_docstrings)
     assert not found, found
 
 

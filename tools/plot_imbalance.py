@@ -1,4 +1,4 @@
-"""AP against anchors per object: the imbalance sweep's figure.
+r"""AP against anchors per object: the imbalance sweep's figure.
 
 One ``CONFIG=WORK_DIR`` pair per imbalance level: the level's shapes config (its
 anchors per object are counted from the config's anchor generator, assigner and
@@ -8,8 +8,8 @@ category loss over its seeds, with the seeds' standard deviation as bars. Right:
 each loss's mean AP difference with the grid's baseline, paired by seed, with its
 95% interval (Student's t) as the report computed it.
 
-    python tools/plot_imbalance.py \\
-        configs/shapes/retinanet_r18_fpn_1xb4-1000i_shapes-imb1.py=work_dirs/ablation_imbalance_1 \\
+    python tools/plot_imbalance.py \
+        configs/shapes/retinanet_r18_fpn_1xb4-1000i_shapes-imb1.py=work_dirs/ablation_imbalance_1 \
         ... --out docs/figures/ablation_imbalance.png
 """
 import argparse

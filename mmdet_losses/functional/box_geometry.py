@@ -68,11 +68,11 @@ def upcast_boxes(pred: Tensor, target: Tensor):
 
 
 def aligned_box_terms(pred: Tensor, target: Tensor, eps: float = 1e-6) -> BoxTerms:
-    """Geometry of aligned box pairs.
+    r"""Geometry of aligned box pairs.
 
     .. math::
-        IoU = \\frac{|B \\cap B^{gt}|}{|B \\cup B^{gt}| + \\epsilon}, \\quad
-        \\rho^2 = \\lVert b - b^{gt} \\rVert^2, \\quad c^2 = c_w^2 + c_h^2
+        IoU = \frac{|B \cap B^{gt}|}{|B \cup B^{gt}| + \epsilon}, \quad
+        \rho^2 = \lVert b - b^{gt} \rVert^2, \quad c^2 = c_w^2 + c_h^2
 
     Args:
         pred: ``(*, 4)`` predicted boxes, x1y1x2y2 (float32/float64; see
@@ -179,11 +179,11 @@ def modified_iou(pred: Tensor, target: Tensor, eps: float = 1e-6,
                  inner_ratio: Optional[float] = None,
                  focaler_range: Optional[Tuple[float, float]] = None
                  ) -> Tuple[Tensor, Tensor]:
-    """The IoU and its Inner-IoU / Focaler-IoU modification.
+    r"""The IoU and its Inner-IoU / Focaler-IoU modification.
 
     .. math::
-        IoU^{inner} = IoU(B_r, B^{gt}_r), \\quad
-        IoU^{focaler} = \\min\\Big(1, \\max\\Big(0, \\frac{IoU - d}{u - d}\\Big)\\Big)
+        IoU^{inner} = IoU(B_r, B^{gt}_r), \quad
+        IoU^{focaler} = \min\Big(1, \max\Big(0, \frac{IoU - d}{u - d}\Big)\Big)
 
     ``B_r``: ``B`` scaled by ``r = inner_ratio`` about its centre (Zhang et al.,
     Inner-IoU, arXiv 2311.02877; ``r < 1`` for high-IoU samples, ``r > 1`` for

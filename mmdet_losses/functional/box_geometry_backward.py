@@ -1,4 +1,4 @@
-"""The adjoint of :func:`~.box_geometry.aligned_box_terms`: from the gradients of a
+r"""The adjoint of :func:`~.box_geometry.aligned_box_terms`: from the gradients of a
 loss in the box terms to its gradients in the box coordinates.
 
 The fused IoU-family kernels (:mod:`.fused_iou`) differentiate each loss by hand in
@@ -10,24 +10,24 @@ Per axis (``x`` shown; ``y`` is the same with ``h``), with ``p1, p2, t1, t2`` th
 coordinates of the two boxes:
 
 .. math::
-    w = [p_2 - p_1]_+, \\quad
-    i_w = [\\min(p_2, t_2) - \\max(p_1, t_1)]_+, \\quad
-    C_w = \\max(p_1, p_2, t_1, t_2) - \\min(p_1, p_2, t_1, t_2), \\quad
-    o_x = \\frac{t_1 + t_2}{2} - \\frac{p_1 + p_2}{2}
+    w = [p_2 - p_1]_+, \quad
+    i_w = [\min(p_2, t_2) - \max(p_1, t_1)]_+, \quad
+    C_w = \max(p_1, p_2, t_1, t_2) - \min(p_1, p_2, t_1, t_2), \quad
+    o_x = \frac{t_1 + t_2}{2} - \frac{p_1 + p_2}{2}
 
 and ``inter = i_w i_h``, ``union = w h + w^{gt} h^{gt} - inter``,
 ``IoU = inter / (union + eps)``, ``A_C = C_w C_h``, ``c^2 = C_w^2 + C_h^2``,
 ``rho^2 = o_x^2 + o_y^2``. Then
 
 .. math::
-    \\bar{inter} = \\frac{\\bar{IoU}}{union + \\epsilon} - \\bar{union}_{tot},
-    \\quad \\bar{union}_{tot} = \\bar{union} - \\frac{\\bar{IoU}\\, IoU}
-    {union + \\epsilon}, \\quad
-    \\bar{w} \\mathrel{+}= \\bar{union}_{tot}\\, h, \\quad
-    \\bar{i}_w = \\bar{inter}\\, i_h,
+    \bar{inter} = \frac{\bar{IoU}}{union + \epsilon} - \bar{union}_{tot},
+    \quad \bar{union}_{tot} = \bar{union} - \frac{\bar{IoU}\, IoU}
+    {union + \epsilon}, \quad
+    \bar{w} \mathrel{+}= \bar{union}_{tot}\, h, \quad
+    \bar{i}_w = \bar{inter}\, i_h,
 
-    \\bar{C}_w \\mathrel{+}= \\bar{A}_C C_h + 2 C_w \\bar{c^2}, \\quad
-    \\bar{o}_x \\mathrel{+}= 2 o_x \\bar{\\rho^2}
+    \bar{C}_w \mathrel{+}= \bar{A}_C C_h + 2 C_w \bar{c^2}, \quad
+    \bar{o}_x \mathrel{+}= 2 o_x \bar{\rho^2}
 
 and each size passes its gradient to the coordinates it is the difference of.
 

@@ -44,12 +44,12 @@ def sigmoid_focal_loss(pred: Tensor,
                        gamma: float = 2.0,
                        alpha: Optional[float] = 0.25,
                        activated: bool = False) -> Tensor:
-    """Sigmoid Focal Loss, element-wise (Lin et al. 2017, eq. 5).
+    r"""Sigmoid Focal Loss, element-wise (Lin et al. 2017, eq. 5).
 
     .. math::
-        FL = -\\alpha_t\\, q^{\\gamma}\\, \\big(t \\log p + (1 - t) \\log (1 - p)\\big),
-        \\quad q = p (1 - t) + (1 - p) t, \\quad
-        \\alpha_t = \\alpha t + (1 - \\alpha)(1 - t)
+        FL = -\alpha_t\, q^{\gamma}\, \big(t \log p + (1 - t) \log (1 - p)\big),
+        \quad q = p (1 - t) + (1 - p) t, \quad
+        \alpha_t = \alpha t + (1 - \alpha)(1 - t)
 
     For a hard target ``t`` in ``{0, 1}``, ``q = 1 - p_t`` and this is the paper's
     ``-alpha_t (1 - p_t)^gamma log p_t``. For a soft target, ``q`` is the expected
@@ -94,9 +94,9 @@ def sigmoid_focal_loss(pred: Tensor,
 
 def binary_cross_entropy(pred: Tensor, target: Tensor,
                          activated: bool = False) -> Tensor:
-    """Binary cross-entropy with logits, element-wise.
+    r"""Binary cross-entropy with logits, element-wise.
 
-    .. math:: BCE = -t \\log \\sigma(x) - (1 - t) \\log (1 - \\sigma(x))
+    .. math:: BCE = -t \log \sigma(x) - (1 - t) \log (1 - \sigma(x))
 
     Args:
         pred: ``(N, C)`` logits (probabilities if ``activated``).
@@ -139,11 +139,11 @@ def softmax_focal_loss(pred: Tensor,
                        activated: bool = False,
                        ignore_index: Optional[int] = DEFAULT_IGNORE_INDEX
                        ) -> Tensor:
-    """Softmax Focal Loss over ``C + 1`` logits (the multi-class extension that Lin et
+    r"""Softmax Focal Loss over ``C + 1`` logits (the multi-class extension that Lin et
     al. 2017, Sec. 3, call straightforward).
 
-    .. math:: FL = -\\alpha_y (1 - p_y)^{\\gamma} \\log p_y, \\quad
-              p = \\mathrm{softmax}(x)
+    .. math:: FL = -\alpha_y (1 - p_y)^{\gamma} \log p_y, \quad
+              p = \mathrm{softmax}(x)
 
     Args:
         pred: ``(N, C + 1)`` logits, the last one background (probabilities if
@@ -188,9 +188,9 @@ def softmax_cross_entropy(pred: Tensor,
                           class_weight: Optional[Tensor] = None,
                           ignore_index: Optional[int] = DEFAULT_IGNORE_INDEX,
                           label_smoothing: float = 0.0) -> Tensor:
-    """Softmax cross-entropy over ``C + 1`` logits, element-wise.
+    r"""Softmax cross-entropy over ``C + 1`` logits, element-wise.
 
-    .. math:: CE = -w_y \\log \\mathrm{softmax}(x)_y
+    .. math:: CE = -w_y \log \mathrm{softmax}(x)_y
 
     Args:
         pred: ``(N, C + 1)`` logits, the last one background.

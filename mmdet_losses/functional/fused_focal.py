@@ -1,4 +1,4 @@
-"""Fused sigmoid Focal Loss / binary cross-entropy on the fused binary engine
+r"""Fused sigmoid Focal Loss / binary cross-entropy on the fused binary engine
 (:mod:`~mmdet_losses.functional.fused_binary`): a weighted sum in one pass with an
 analytic backward.
 
@@ -7,8 +7,8 @@ Gradient, with ``p = sigmoid(x)``, ``q = p (1 - t) + (1 - p) t`` (the expected
 ``BCE = (1 - t) x + softplus(-x)`` and ``a_t = alpha t + (1 - alpha)(1 - t)``:
 
 .. math::
-    \\frac{\\partial FL}{\\partial x} = a_t\\, q^{\\gamma}
-        \\Big(\\gamma (1 - 2t) \\frac{p (1 - p)}{q} \\mathrm{BCE} + p - t\\Big)
+    \frac{\partial FL}{\partial x} = a_t\, q^{\gamma}
+        \Big(\gamma (1 - 2t) \frac{p (1 - p)}{q} \mathrm{BCE} + p - t\Big)
 
 where ``p (1 - p) / q <= 1`` for every ``t`` in ``[0, 1]``, so the gradient is finite
 even where ``q`` underflows.

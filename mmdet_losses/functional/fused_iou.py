@@ -197,9 +197,9 @@ def _scaled(grad: Tensor, grad_out: Tensor, dtype: torch.dtype) -> Tensor:
 
 def iou_family_sum(name: str, pred: Tensor, target: Tensor,
                    weight: Optional[Tensor] = None, **kwargs) -> Tensor:
-    """``sum(weight * L(pred, target))`` for the IoU-family loss ``name``, fused.
+    r"""``sum(weight * L(pred, target))`` for the IoU-family loss ``name``, fused.
 
-    .. math:: S = \\sum_i w_i L(b_i, b^{gt}_i)
+    .. math:: S = \sum_i w_i L(b_i, b^{gt}_i)
 
     Args:
         name: a key of :data:`KERNELS` (``'iou'``, ``'giou'``, ``'diou'``,

@@ -1,4 +1,4 @@
-"""Fused Quality Focal Loss and Varifocal Loss on the fused binary engine
+r"""Fused Quality Focal Loss and Varifocal Loss on the fused binary engine
 (:mod:`~mmdet_losses.functional.fused_binary`); the plain autograd references are
 :func:`~.quality.quality_focal_loss` and :func:`~.quality.varifocal_loss`.
 
@@ -6,17 +6,17 @@ With ``p = sigmoid(x)``, ``d = p - t``, ``BCE = (1 - t) x + softplus(-x)`` and
 ``dBCE/dx = p - t``, ``dp/dx = p (1 - p)``:
 
 .. math::
-    QFL = |d|^{\\beta}\\, \\mathrm{BCE}, \\quad
-    \\frac{\\partial QFL}{\\partial x} = |d|^{\\beta} d
-        + \\beta\\, \\mathrm{sign}(d)\\, |d|^{\\beta - 1} p (1 - p)\\, \\mathrm{BCE}
+    QFL = |d|^{\beta}\, \mathrm{BCE}, \quad
+    \frac{\partial QFL}{\partial x} = |d|^{\beta} d
+        + \beta\, \mathrm{sign}(d)\, |d|^{\beta - 1} p (1 - p)\, \mathrm{BCE}
 
 .. math::
-    VFL = \\begin{cases} w\\, \\mathrm{BCE} & t > 0 \\\\
-                         \\alpha\\, d^{\\gamma}\\, \\mathrm{BCE} & t \\le 0 \\end{cases},
-    \\quad
-    \\frac{\\partial VFL}{\\partial x} = \\begin{cases} w\\, d & t > 0 \\\\
-        \\alpha\\, d^{\\gamma} \\big(d + \\gamma \\frac{p (1 - p)}{d} \\mathrm{BCE}\\big)
-        & t \\le 0 \\end{cases}
+    VFL = \begin{cases} w\, \mathrm{BCE} & t > 0 \\
+                         \alpha\, d^{\gamma}\, \mathrm{BCE} & t \le 0 \end{cases},
+    \quad
+    \frac{\partial VFL}{\partial x} = \begin{cases} w\, d & t > 0 \\
+        \alpha\, d^{\gamma} \big(d + \gamma \frac{p (1 - p)}{d} \mathrm{BCE}\big)
+        & t \le 0 \end{cases}
 
 with ``w = t`` (``iou_weighted``) or 1. For ``t = 0`` (every negative) ``d = p`` and
 ``p (1 - p) / d = 1 - p``, so no division is needed; for ``t <= 0``, ``d >= p`` and the

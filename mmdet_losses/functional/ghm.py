@@ -17,9 +17,9 @@ from .validation import check_same_shape
 
 
 def asl1_loss(pred: Tensor, target: Tensor, mu: float = 0.02) -> Tensor:
-    """Element-wise Authentic Smooth L1 loss of GHM-R.
+    r"""Element-wise Authentic Smooth L1 loss of GHM-R.
 
-    .. math:: ASL_1(d) = \\sqrt{d^2 + \\mu^2} - \\mu, \\quad d = x - y
+    .. math:: ASL_1(d) = \sqrt{d^2 + \mu^2} - \mu, \quad d = x - y
 
     Close to ``d^2 / (2 mu)`` for small ``|d|`` and to ``|d| - mu`` for large ones,
     with a gradient norm ``|d| / sqrt(d^2 + mu^2)`` in ``[0, 1)``. Computed as
@@ -35,12 +35,12 @@ def asl1_loss(pred: Tensor, target: Tensor, mu: float = 0.02) -> Tensor:
 def ghmr_loss(pred: Tensor, target: Tensor, weight: Optional[Tensor] = None,
               mu: float = 0.02, bins: int = 10, acc_sum: Optional[Tensor] = None,
               momentum: float = 0.0) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
-    """GHM-R: the harmonised element-wise ASL1 loss and its normaliser.
+    r"""GHM-R: the harmonised element-wise ASL1 loss and its normaliser.
 
     .. math::
-        L = \\frac{1}{N} \\sum_i \\beta_i\\, ASL_1(d_i), \\quad
-        \\beta_i = \\frac{N}{n\\, R_{j(i)}}, \\quad
-        g_i = \\Big|\\frac{d_i}{\\sqrt{d_i^2 + \\mu^2}}\\Big|^{*}
+        L = \frac{1}{N} \sum_i \beta_i\, ASL_1(d_i), \quad
+        \beta_i = \frac{N}{n\, R_{j(i)}}, \quad
+        g_i = \Big|\frac{d_i}{\sqrt{d_i^2 + \mu^2}}\Big|^{*}
 
     ``R_j``: the number of valid elements (``weight > 0``) whose ``g`` falls in bin
     ``j`` (``[j / M, (j + 1) / M)``, ``M = bins``), or with ``momentum > 0`` its

@@ -1,4 +1,4 @@
-"""Gradient Harmonizing Mechanism for classification, GHM-C (Li, Liu and Wang, AAAI
+r"""Gradient Harmonizing Mechanism for classification, GHM-C (Li, Liu and Wang, AAAI
 2019, arXiv 1811.05181), vectorised: no loop over bins, no host synchronisation.
 
 The gradient norm of BCE with respect to the logit is ``g = |sigmoid(x) - t|``. The
@@ -9,7 +9,7 @@ density ``GD = R_j M`` being estimated per bin; MMDetection's form, reproduced h
 weighs by ``N / R_j`` and divides by the number of non-empty bins ``n``:
 
 .. math::
-    L_{GHM-C} = \\frac{1}{N} \\sum_i \\frac{N}{n\\, R_{j(i)}}\\, \\mathrm{BCE}(x_i, t_i)
+    L_{GHM-C} = \frac{1}{N} \sum_i \frac{N}{n\, R_{j(i)}}\, \mathrm{BCE}(x_i, t_i)
 
 with ``N`` the number of valid elements. The weights are constants for the gradient.
 """

@@ -46,11 +46,11 @@ def check_iou_mode(mode: str, alpha: float = 1.0) -> None:
 @with_iou_modifiers
 def iou_loss(pred: Tensor, target: Tensor, mode: str = 'log', eps: float = 1e-6,
              alpha: float = 1.0) -> Tensor:
-    """IoU loss (UnitBox, Yu et al. 2016; FCOS uses ``'log'``).
+    r"""IoU loss (UnitBox, Yu et al. 2016; FCOS uses ``'log'``).
 
     .. math::
-        L_{log} = -\\ln \\max(IoU, \\epsilon), \\quad L_{linear} = 1 - IoU^{\\alpha},
-        \\quad L_{square} = 1 - IoU^2
+        L_{log} = -\ln \max(IoU, \epsilon), \quad L_{linear} = 1 - IoU^{\alpha},
+        \quad L_{square} = 1 - IoU^2
 
     Args:
         pred, target: ``(N, 4)`` boxes, x1y1x2y2.
@@ -76,9 +76,9 @@ def iou_loss(pred: Tensor, target: Tensor, mode: str = 'log', eps: float = 1e-6,
 @with_iou_modifiers
 def giou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6,
               alpha: float = 1.0) -> Tensor:
-    """Generalized IoU loss (Rezatofighi et al., CVPR 2019, arXiv 1902.09630).
+    r"""Generalized IoU loss (Rezatofighi et al., CVPR 2019, arXiv 1902.09630).
 
-    .. math:: L = 1 - IoU + \\frac{|C| - |B \\cup B^{gt}|}{|C| + \\epsilon}
+    .. math:: L = 1 - IoU + \frac{|C| - |B \cup B^{gt}|}{|C| + \epsilon}
 
     with ``C`` the smallest enclosing box.
 
@@ -99,9 +99,9 @@ def giou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6,
 @with_iou_modifiers
 def diou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6,
               alpha: float = 1.0) -> Tensor:
-    """Distance-IoU loss (Zheng et al., AAAI 2020, arXiv 1911.08287).
+    r"""Distance-IoU loss (Zheng et al., AAAI 2020, arXiv 1911.08287).
 
-    .. math:: L = 1 - IoU + \\frac{\\rho^2(b, b^{gt})}{c^2 + \\epsilon}
+    .. math:: L = 1 - IoU + \frac{\rho^2(b, b^{gt})}{c^2 + \epsilon}
 
     with ``rho`` the distance of the centres and ``c`` the enclosing box's diagonal.
 
@@ -122,13 +122,13 @@ def diou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6,
 @with_iou_modifiers
 def ciou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.0,
               aspect_iou_threshold: Optional[float] = None) -> Tensor:
-    """Complete-IoU loss (Zheng et al., AAAI 2020, arXiv 1911.08287).
+    r"""Complete-IoU loss (Zheng et al., AAAI 2020, arXiv 1911.08287).
 
     .. math::
-        L = 1 - IoU + \\frac{\\rho^2}{c^2 + \\epsilon} + a v, \\quad
-        v = \\frac{4}{\\pi^2}\\Big(\\arctan\\frac{w^{gt}}{h^{gt} + \\epsilon}
-            - \\arctan\\frac{w}{h + \\epsilon}\\Big)^2, \\quad
-        a = \\frac{v}{(1 - IoU) + v + \\epsilon}
+        L = 1 - IoU + \frac{\rho^2}{c^2 + \epsilon} + a v, \quad
+        v = \frac{4}{\pi^2}\Big(\arctan\frac{w^{gt}}{h^{gt} + \epsilon}
+            - \arctan\frac{w}{h + \epsilon}\Big)^2, \quad
+        a = \frac{v}{(1 - IoU) + v + \epsilon}
 
     The trade-off ``a`` is a constant for the gradient (computed under ``no_grad``),
     as the paper prescribes.
@@ -160,12 +160,12 @@ def ciou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.
 @with_iou_modifiers
 def eiou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.0,
               focal_gamma: Optional[float] = None) -> Tensor:
-    """Efficient-IoU loss and Focal-EIoU (Zhang et al., arXiv 2101.08158).
+    r"""Efficient-IoU loss and Focal-EIoU (Zhang et al., arXiv 2101.08158).
 
     .. math::
-        L_{EIoU} = 1 - IoU + \\frac{\\rho^2}{c^2} + \\frac{(w - w^{gt})^2}{C_w^2}
-                 + \\frac{(h - h^{gt})^2}{C_h^2}, \\quad
-        L_{Focal-EIoU} = IoU^{\\gamma} L_{EIoU}
+        L_{EIoU} = 1 - IoU + \frac{\rho^2}{c^2} + \frac{(w - w^{gt})^2}{C_w^2}
+                 + \frac{(h - h^{gt})^2}{C_h^2}, \quad
+        L_{Focal-EIoU} = IoU^{\gamma} L_{EIoU}
 
     ``C_w``, ``C_h``: the enclosing box's width and height; every denominator + eps.
     This is *Efficient*-IoU; MMDetection's ``EIoULoss`` is a different loss
@@ -196,15 +196,15 @@ def eiou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.
 @with_iou_modifiers
 def siou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.0,
               theta: float = 4.0) -> Tensor:
-    """SCYLLA-IoU loss (Gevorgyan, arXiv 2205.12740).
+    r"""SCYLLA-IoU loss (Gevorgyan, arXiv 2205.12740).
 
     .. math::
-        L = 1 - IoU + \\frac{\\Delta + \\Omega}{2}, \\quad
-        \\Lambda = \\sin 2\\beta = \\frac{2 |s_x s_y|}{s_x^2 + s_y^2 + \\epsilon},
+        L = 1 - IoU + \frac{\Delta + \Omega}{2}, \quad
+        \Lambda = \sin 2\beta = \frac{2 |s_x s_y|}{s_x^2 + s_y^2 + \epsilon},
 
-        \\Delta = \\sum_{t \\in \\{x, y\\}} 1 - e^{-(2 - \\Lambda) (s_t / c_t)^2},
-        \\quad \\Omega = \\sum_{t \\in \\{w, h\\}} (1 - e^{-\\omega_t})^{\\theta},
-        \\quad \\omega_w = \\frac{|w - w^{gt}|}{\\max(w, w^{gt}) + \\epsilon}
+        \Delta = \sum_{t \in \{x, y\}} 1 - e^{-(2 - \Lambda) (s_t / c_t)^2},
+        \quad \Omega = \sum_{t \in \{w, h\}} (1 - e^{-\omega_t})^{\theta},
+        \quad \omega_w = \frac{|w - w^{gt}|}{\max(w, w^{gt}) + \epsilon}
 
     with ``(s_x, s_y)`` the offset between the centres, ``beta`` its angle to the
     nearer axis and ``c_x, c_y`` the enclosing box's size. The paper's angle cost
@@ -240,13 +240,13 @@ def siou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.
 def wiou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.0,
               iou_loss_mean: Optional[Tensor] = None, focus_alpha: float = 1.9,
               focus_delta: float = 3.0, focus_gamma: Optional[float] = None) -> Tensor:
-    """Wise-IoU v1, v2 and v3 (Tong et al., arXiv 2301.10051).
+    r"""Wise-IoU v1, v2 and v3 (Tong et al., arXiv 2301.10051).
 
     .. math::
-        L_{v1} = \\exp\\Big(\\frac{\\rho^2}{(W_g^2 + H_g^2)^*}\\Big) L_{IoU}, \\quad
-        L_{v2} = \\beta^{\\gamma} L_{v1}, \\quad
-        L_{v3} = \\frac{\\beta}{\\delta\\, a^{\\beta - \\delta}} L_{v1}, \\quad
-        \\beta = \\frac{L_{IoU}^*}{\\overline{L_{IoU}}}
+        L_{v1} = \exp\Big(\frac{\rho^2}{(W_g^2 + H_g^2)^*}\Big) L_{IoU}, \quad
+        L_{v2} = \beta^{\gamma} L_{v1}, \quad
+        L_{v3} = \frac{\beta}{\delta\, a^{\beta - \delta}} L_{v1}, \quad
+        \beta = \frac{L_{IoU}^*}{\overline{L_{IoU}}}
 
     ``*``: held constant for the gradient; ``W_g, H_g``: the enclosing box;
     ``L_IoU = 1 - IoU^alpha``; ``mean(L_IoU)``: a running mean kept by the caller
@@ -289,17 +289,17 @@ def wiou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.
 
 def nwd_loss(pred: Tensor, target: Tensor, eps: float = 1e-6,
              constant: float = 12.8) -> Tensor:
-    """Normalized Gaussian Wasserstein Distance loss (Wang et al., arXiv
+    r"""Normalized Gaussian Wasserstein Distance loss (Wang et al., arXiv
     2110.13389), for tiny objects.
 
     A box is the Gaussian ``N((cx, cy), diag(w^2/4, h^2/4))``; the squared
     2-Wasserstein distance of two of them is
 
     .. math::
-        W_2^2 = \\lVert (c_x, c_y, \\tfrac{w}{2}, \\tfrac{h}{2})
-              - (c_x^{gt}, c_y^{gt}, \\tfrac{w^{gt}}{2}, \\tfrac{h^{gt}}{2})
-              \\rVert^2, \\quad
-        L = 1 - \\exp\\Big(-\\frac{\\sqrt{\\max(W_2^2, \\epsilon^2)}}{C}\\Big)
+        W_2^2 = \lVert (c_x, c_y, \tfrac{w}{2}, \tfrac{h}{2})
+              - (c_x^{gt}, c_y^{gt}, \tfrac{w^{gt}}{2}, \tfrac{h^{gt}}{2})
+              \rVert^2, \quad
+        L = 1 - \exp\Big(-\frac{\sqrt{\max(W_2^2, \epsilon^2)}}{C}\Big)
 
     Args:
         pred, target: ``(N, 4)`` boxes, x1y1x2y2.

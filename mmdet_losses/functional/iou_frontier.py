@@ -37,11 +37,11 @@ def check_image_size(image_size: Sequence[float]) -> Tuple[float, float]:
 @with_iou_modifiers
 def mpdiou_loss(pred: Tensor, target: Tensor, image_size: Sequence[float],
                 eps: float = 1e-6, alpha: float = 1.0) -> Tensor:
-    """Minimum Point Distance IoU loss (Ma & Xu, arXiv 2307.07662).
+    r"""Minimum Point Distance IoU loss (Ma & Xu, arXiv 2307.07662).
 
     .. math::
-        L = 1 - IoU + \\frac{d_1^2}{W^2 + H^2} + \\frac{d_2^2}{W^2 + H^2}, \\quad
-        d_1^2 = (x_1 - x_1^{gt})^2 + (y_1 - y_1^{gt})^2, \\quad
+        L = 1 - IoU + \frac{d_1^2}{W^2 + H^2} + \frac{d_2^2}{W^2 + H^2}, \quad
+        d_1^2 = (x_1 - x_1^{gt})^2 + (y_1 - y_1^{gt})^2, \quad
         d_2^2 = (x_2 - x_2^{gt})^2 + (y_2 - y_2^{gt})^2
 
     ``W, H``: the width and height of the *input image* (the paper's choice). Copies
@@ -73,18 +73,18 @@ def mpdiou_loss(pred: Tensor, target: Tensor, image_size: Sequence[float],
 def shape_iou_loss(pred: Tensor, target: Tensor, scale: float = 0.0,
                    theta: float = 4.0, eps: float = 1e-6,
                    alpha: float = 1.0) -> Tensor:
-    """Shape-IoU loss (Zhang & Zhang, arXiv 2312.17663).
+    r"""Shape-IoU loss (Zhang & Zhang, arXiv 2312.17663).
 
     .. math::
-        L = 1 - IoU + D^{shape} + \\tfrac{1}{2} \\Omega^{shape}, \\quad
-        ww = \\frac{2 (w^{gt})^s}{(w^{gt})^s + (h^{gt})^s}, \\quad
-        hh = \\frac{2 (h^{gt})^s}{(w^{gt})^s + (h^{gt})^s},
+        L = 1 - IoU + D^{shape} + \tfrac{1}{2} \Omega^{shape}, \quad
+        ww = \frac{2 (w^{gt})^s}{(w^{gt})^s + (h^{gt})^s}, \quad
+        hh = \frac{2 (h^{gt})^s}{(w^{gt})^s + (h^{gt})^s},
 
-        D^{shape} = \\frac{hh (x_c - x_c^{gt})^2 + ww (y_c - y_c^{gt})^2}
-                         {c^2 + \\epsilon}, \\quad
-        \\Omega^{shape} = \\sum_{t \\in \\{w, h\\}} (1 - e^{-\\omega_t})^{\\theta},
-        \\quad \\omega_w = hh \\frac{|w - w^{gt}|}{\\max(w, w^{gt}) + \\epsilon},
-        \\quad \\omega_h = ww \\frac{|h - h^{gt}|}{\\max(h, h^{gt}) + \\epsilon}
+        D^{shape} = \frac{hh (x_c - x_c^{gt})^2 + ww (y_c - y_c^{gt})^2}
+                         {c^2 + \epsilon}, \quad
+        \Omega^{shape} = \sum_{t \in \{w, h\}} (1 - e^{-\omega_t})^{\theta},
+        \quad \omega_w = hh \frac{|w - w^{gt}|}{\max(w, w^{gt}) + \epsilon},
+        \quad \omega_h = ww \frac{|h - h^{gt}|}{\max(h, h^{gt}) + \epsilon}
 
     The weights ``ww, hh`` come from the target's shape: an offset along a target's
     short side costs more. ``s = scale`` relates to the size of the dataset's
@@ -126,17 +126,17 @@ def shape_iou_loss(pred: Tensor, target: Tensor, scale: float = 0.0,
 def piou_loss(pred: Tensor, target: Tensor, version: str = 'v1',
               focus_lambda: float = 1.3, eps: float = 1e-6,
               alpha: float = 1.0) -> Tensor:
-    """Powerful-IoU loss v1 and v2 (Liu et al., *Powerful-IoU: More straightforward
+    r"""Powerful-IoU loss v1 and v2 (Liu et al., *Powerful-IoU: More straightforward
     and faster bounding box regression loss with a nonmonotonic focusing
     mechanism*, Neural Networks 170, 2024, doi 10.1016/j.neunet.2023.11.041).
 
     .. math::
-        P = \\frac{1}{4}\\Big(\\frac{|x_1 - x_1^{gt}| + |x_2 - x_2^{gt}|}
-                                    {\\max(w^{gt}, \\epsilon)}
-            + \\frac{|y_1 - y_1^{gt}| + |y_2 - y_2^{gt}|}{\\max(h^{gt}, \\epsilon)}\\Big),
-        \\quad L_{v1} = 1 - IoU + (1 - e^{-P^2}),
+        P = \frac{1}{4}\Big(\frac{|x_1 - x_1^{gt}| + |x_2 - x_2^{gt}|}
+                                    {\max(w^{gt}, \epsilon)}
+            + \frac{|y_1 - y_1^{gt}| + |y_2 - y_2^{gt}|}{\max(h^{gt}, \epsilon)}\Big),
+        \quad L_{v1} = 1 - IoU + (1 - e^{-P^2}),
 
-        L_{v2} = u(\\lambda q)\\, L_{v1}, \\quad q = e^{-P}, \\quad
+        L_{v2} = u(\lambda q)\, L_{v1}, \quad q = e^{-P}, \quad
         u(x) = 3 x e^{-x^2}
 
     ``P``, the target-size-adaptive penalty, measures the edge distances against

@@ -25,10 +25,10 @@ def alpha_power(x: Tensor, alpha: float) -> Tensor:
 
 
 def with_iou_modifiers(loss_fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
-    """Decorator: ``loss_fn(pred, target, ..., inner_ratio=None, focaler_range=None)``.
+    r"""Decorator: ``loss_fn(pred, target, ..., inner_ratio=None, focaler_range=None)``.
 
     .. math::
-        L = L_X + IoU^{\\alpha} - (IoU^{mod})^{\\alpha}, \\quad
+        L = L_X + IoU^{\alpha} - (IoU^{mod})^{\alpha}, \quad
         IoU^{mod} = F_{d,u}(IoU(B_r, B^{gt}_r))
 
     i.e. the loss's ``1 - IoU^alpha`` term becomes ``1 - (IoU^mod)^alpha`` and every

@@ -1,4 +1,4 @@
-"""Hand-derived gradients of the IoU-family losses in their box terms.
+r"""Hand-derived gradients of the IoU-family losses in their box terms.
 
 Each function takes the box terms (:func:`~.box_geometry.aligned_box_terms`) and
 ``g``, the upstream gradient times the box's weight, and returns the loss's
@@ -9,9 +9,9 @@ two round alike. With ``P(x) = x^alpha`` (Alpha-IoU, arXiv 2110.13675) and
 ``L = 1 - P(IoU) + sum_k P(penalty_k)``:
 
 .. math::
-    \\frac{\\partial L}{\\partial IoU} = -P'(IoU), \\quad
-    \\frac{\\partial L}{\\partial R_k} = P'(R_k), \\quad
-    P'(x) = \\alpha \\max(x, x_{tiny})^{\\alpha - 1} [x \\ge x_{tiny}]
+    \frac{\partial L}{\partial IoU} = -P'(IoU), \quad
+    \frac{\partial L}{\partial R_k} = P'(R_k), \quad
+    P'(x) = \alpha \max(x, x_{tiny})^{\alpha - 1} [x \ge x_{tiny}]
 
 (``P' = 1`` for ``alpha = 1``). IoU loss (UnitBox): ``'linear'`` as above,
 ``'square'`` ``-2 IoU``, ``'log'`` ``-1 / max(IoU, eps)``, 0 where ``IoU < eps``.
@@ -19,14 +19,14 @@ two round alike. With ``P(x) = x^alpha`` (Alpha-IoU, arXiv 2110.13675) and
 GIoU (arXiv 1902.09630), ``h = (A_C - U) / (A_C + eps)``, penalty ``max(h, 0)``:
 
 .. math::
-    \\frac{\\partial h}{\\partial A_C} = \\frac{1 - h}{A_C + \\epsilon}, \\quad
-    \\frac{\\partial h}{\\partial U} = -\\frac{1}{A_C + \\epsilon}
+    \frac{\partial h}{\partial A_C} = \frac{1 - h}{A_C + \epsilon}, \quad
+    \frac{\partial h}{\partial U} = -\frac{1}{A_C + \epsilon}
 
 DIoU (arXiv 1911.08287), ``d = rho^2 / (c^2 + eps)``:
 
 .. math::
-    \\frac{\\partial d}{\\partial \\rho^2} = \\frac{1}{c^2 + \\epsilon}, \\quad
-    \\frac{\\partial d}{\\partial c^2} = -\\frac{d}{c^2 + \\epsilon}
+    \frac{\partial d}{\partial \rho^2} = \frac{1}{c^2 + \epsilon}, \quad
+    \frac{\partial d}{\partial c^2} = -\frac{d}{c^2 + \epsilon}
 
 CIoU adds ``a v`` with the trade-off ``a = v / ((1 - IoU) + v + eps)`` held constant
 (the paper differentiates ``v`` only, its Eq. 12; ``a = 0`` below
@@ -34,19 +34,19 @@ CIoU adds ``a v`` with the trade-off ``a = v / ((1 - IoU) + v + eps)`` held cons
 ``K = 4 / pi^2``:
 
 .. math::
-    \\frac{\\partial v}{\\partial r} = -\\frac{2K (\\arctan r^{gt} - \\arctan r)}
-    {1 + r^2}, \\quad
-    \\frac{\\partial r}{\\partial w} = \\frac{1}{h + \\epsilon}, \\quad
-    \\frac{\\partial r}{\\partial h} = -\\frac{r}{h + \\epsilon}
+    \frac{\partial v}{\partial r} = -\frac{2K (\arctan r^{gt} - \arctan r)}
+    {1 + r^2}, \quad
+    \frac{\partial r}{\partial w} = \frac{1}{h + \epsilon}, \quad
+    \frac{\partial r}{\partial h} = -\frac{r}{h + \epsilon}
 
 and the opposite sign of ``dv/dr`` for the target's ratio.
 
 EIoU (arXiv 2101.08158) adds ``e_w = (w - w^{gt})^2 / (C_w^2 + eps)`` and ``e_h``:
 
 .. math::
-    \\frac{\\partial e_w}{\\partial w} = \\frac{2 (w - w^{gt})}{C_w^2 + \\epsilon}
-    = -\\frac{\\partial e_w}{\\partial w^{gt}}, \\quad
-    \\frac{\\partial e_w}{\\partial C_w} = -\\frac{2 C_w e_w}{C_w^2 + \\epsilon}
+    \frac{\partial e_w}{\partial w} = \frac{2 (w - w^{gt})}{C_w^2 + \epsilon}
+    = -\frac{\partial e_w}{\partial w^{gt}}, \quad
+    \frac{\partial e_w}{\partial C_w} = -\frac{2 C_w e_w}{C_w^2 + \epsilon}
 
 Focal-EIoU multiplies ``g`` by the constant ``IoU^gamma``.
 
@@ -57,18 +57,18 @@ SIoU (arXiv 2205.12740), penalty ``(Delta + Omega) / 2`` with ``o = c^{gt} - c``
 ``Omega = sum_t (1 - e^{-omega_t})^theta``:
 
 .. math::
-    \\frac{\\partial \\Delta}{\\partial rate} = \\sum_t u_t^2 e^{-rate\\, u_t^2},
-    \\quad \\frac{\\partial \\Delta}{\\partial u_t} = 2\\, rate\\, u_t
-    e^{-rate\\, u_t^2}, \\quad
-    \\frac{\\partial u_x}{\\partial o_x} = \\frac{1}{C_w + \\epsilon}, \\quad
-    \\frac{\\partial u_x}{\\partial C_w} = -\\frac{u_x}{C_w + \\epsilon},
+    \frac{\partial \Delta}{\partial rate} = \sum_t u_t^2 e^{-rate\, u_t^2},
+    \quad \frac{\partial \Delta}{\partial u_t} = 2\, rate\, u_t
+    e^{-rate\, u_t^2}, \quad
+    \frac{\partial u_x}{\partial o_x} = \frac{1}{C_w + \epsilon}, \quad
+    \frac{\partial u_x}{\partial C_w} = -\frac{u_x}{C_w + \epsilon},
 
-    \\frac{\\partial \\Lambda}{\\partial o_x} = \\frac{2\\, \\mathrm{sgn}(o_x o_y)
-    o_y}{q} - \\frac{2 \\Lambda o_x}{q}, \\quad
-    \\frac{\\partial \\Omega}{\\partial \\omega} = \\theta (1 - e^{-\\omega})^{\\theta
-    - 1} e^{-\\omega}, \\quad
-    \\frac{\\partial \\omega_w}{\\partial w} = \\frac{\\mathrm{sgn}(w - w^{gt})}
-    {m_w + \\epsilon} - [w \\text{ wins } m_w] \\frac{\\omega_w}{m_w + \\epsilon}
+    \frac{\partial \Lambda}{\partial o_x} = \frac{2\, \mathrm{sgn}(o_x o_y)
+    o_y}{q} - \frac{2 \Lambda o_x}{q}, \quad
+    \frac{\partial \Omega}{\partial \omega} = \theta (1 - e^{-\omega})^{\theta
+    - 1} e^{-\omega}, \quad
+    \frac{\partial \omega_w}{\partial w} = \frac{\mathrm{sgn}(w - w^{gt})}
+    {m_w + \epsilon} - [w \text{ wins } m_w] \frac{\omega_w}{m_w + \epsilon}
 
 Kinks (where a clamp, ``|.|`` or ``max`` makes the loss piecewise) are resolved as
 autograd resolves them in the plain form, so the two gradients are equal everywhere:

@@ -28,11 +28,11 @@ def _probability_and_bce(x: Tensor, t: Tensor, activated: bool):
 
 def quality_focal_loss(pred: Tensor, target: Tensor, beta: float = 2.0,
                        activated: bool = False) -> Tensor:
-    """Quality Focal Loss (GFL, eq. 5), element-wise.
+    r"""Quality Focal Loss (GFL, eq. 5), element-wise.
 
     .. math::
-        QFL(\\sigma, y) = -|y - \\sigma|^{\\beta}
-            \\big((1 - y) \\log(1 - \\sigma) + y \\log \\sigma\\big)
+        QFL(\sigma, y) = -|y - \sigma|^{\beta}
+            \big((1 - y) \log(1 - \sigma) + y \log \sigma\big)
 
     ``beta = 0`` is BCE; at a hard target ``y`` in ``{0, 1}`` it is the focal loss
     without ``alpha``. The modulating factor vanishes where ``sigma = y``, unlike the
@@ -63,13 +63,13 @@ def quality_focal_loss(pred: Tensor, target: Tensor, beta: float = 2.0,
 
 def varifocal_loss(pred: Tensor, target: Tensor, alpha: float = 0.75,
                    gamma: float = 2.0, iou_weighted: bool = True) -> Tensor:
-    """Varifocal Loss (VarifocalNet, eq. 2), element-wise.
+    r"""Varifocal Loss (VarifocalNet, eq. 2), element-wise.
 
     .. math::
-        VFL(p, q) = \\begin{cases}
-            -q \\big(q \\log p + (1 - q) \\log(1 - p)\\big) & q > 0 \\\\
-            -\\alpha p^{\\gamma} \\log(1 - p) & q = 0
-        \\end{cases}
+        VFL(p, q) = \begin{cases}
+            -q \big(q \log p + (1 - q) \log(1 - p)\big) & q > 0 \\
+            -\alpha p^{\gamma} \log(1 - p) & q = 0
+        \end{cases}
 
     written, as MMDetection does, with ``|p - q|^gamma`` in the second case (equal
     for ``q = 0``). ``iou_weighted=False`` weighs positives by 1 instead of ``q``.
@@ -109,10 +109,10 @@ def dfl_bins(target: Tensor, num_bins: int):
 
 
 def distribution_focal_loss(pred: Tensor, target: Tensor) -> Tensor:
-    """Distribution Focal Loss (GFL, eq. 6), per distribution.
+    r"""Distribution Focal Loss (GFL, eq. 6), per distribution.
 
     .. math::
-        DFL(S_i, S_{i+1}) = -\\big((y_{i+1} - y) \\log S_i + (y - y_i) \\log S_{i+1}\\big)
+        DFL(S_i, S_{i+1}) = -\big((y_{i+1} - y) \log S_i + (y - y_i) \log S_{i+1}\big)
 
     with ``S = softmax(pred)`` over the ``n + 1`` bins ``0, 1, ..., n`` and
     ``y_i <= y <= y_{i+1}`` the two bins around the target.

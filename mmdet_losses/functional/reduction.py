@@ -111,11 +111,11 @@ def weight_reduce_loss(loss: Tensor,
                        reduction: str = 'mean',
                        avg_factor: Optional[Union[float, Tensor]] = None
                        ) -> Tensor:
-    """Apply element-wise weights, then reduce (see the module docstring).
+    r"""Apply element-wise weights, then reduce (see the module docstring).
 
     .. math::
-        \\mathrm{mean}_{avg}(\\ell, w) = \\frac{\\sum_i w_i \\ell_i}
-                                             {\\mathrm{avg\\_factor} + \\epsilon}
+        \mathrm{mean}_{avg}(\ell, w) = \frac{\sum_i w_i \ell_i}
+                                             {\mathrm{avg\_factor} + \epsilon}
 
     Args:
         loss: element-wise loss.

@@ -19,9 +19,9 @@ SMOOTH_L1_MIN_BETA = 1e-5
 
 
 def l1_loss(pred: Tensor, target: Tensor) -> Tensor:
-    """Element-wise absolute error.
+    r"""Element-wise absolute error.
 
-    .. math:: \\ell = |x - y|
+    .. math:: \ell = |x - y|
 
     Args:
         pred: ``(*)`` prediction.
@@ -35,9 +35,9 @@ def l1_loss(pred: Tensor, target: Tensor) -> Tensor:
 
 
 def l2_loss(pred: Tensor, target: Tensor) -> Tensor:
-    """Element-wise squared error (MMDetection's ``MSELoss``).
+    r"""Element-wise squared error (MMDetection's ``MSELoss``).
 
-    .. math:: \\ell = (x - y)^2
+    .. math:: \ell = (x - y)^2
 
     Args:
         pred: ``(*)`` prediction.
@@ -51,12 +51,12 @@ def l2_loss(pred: Tensor, target: Tensor) -> Tensor:
 
 
 def smooth_l1_loss(pred: Tensor, target: Tensor, beta: float = 1.0) -> Tensor:
-    """Element-wise Smooth L1 (Huber loss divided by ``beta``; Fast R-CNN).
+    r"""Element-wise Smooth L1 (Huber loss divided by ``beta``; Fast R-CNN).
 
     .. math::
-        \\ell = \\begin{cases} 0.5\\,n^2 / \\beta & n < \\beta \\\\
-                              n - 0.5\\,\\beta & \\text{otherwise}\\end{cases},
-        \\quad n = |x - y|
+        \ell = \begin{cases} 0.5\,n^2 / \beta & n < \beta \\
+                              n - 0.5\,\beta & \text{otherwise}\end{cases},
+        \quad n = |x - y|
 
     As ``beta -> 0`` it becomes L1; as ``beta -> inf`` it tends to a constant 0 (the
     quadratic branch shrinks like ``1 / beta``), unlike Huber, which tends to L2.
@@ -85,15 +85,15 @@ def smooth_l1_loss(pred: Tensor, target: Tensor, beta: float = 1.0) -> Tensor:
 
 def balanced_l1_loss(pred: Tensor, target: Tensor, alpha: float = 0.5,
                      gamma: float = 1.5, beta: float = 1.0) -> Tensor:
-    """Element-wise Balanced L1 loss (Pang et al., Libra R-CNN, CVPR 2019, arXiv
+    r"""Element-wise Balanced L1 loss (Pang et al., Libra R-CNN, CVPR 2019, arXiv
     1904.02701).
 
     .. math::
-        \\ell = \\begin{cases}
-            \\frac{\\alpha}{b}(b n + 1) \\ln\\big(\\frac{b n}{\\beta} + 1\\big)
-            - \\alpha n & n < \\beta \\\\
-            \\gamma n + \\frac{\\gamma}{b} - \\alpha \\beta & \\text{otherwise}
-        \\end{cases}, \\quad n = |x - y|, \\quad \\alpha \\ln(b + 1) = \\gamma
+        \ell = \begin{cases}
+            \frac{\alpha}{b}(b n + 1) \ln\big(\frac{b n}{\beta} + 1\big)
+            - \alpha n & n < \beta \\
+            \gamma n + \frac{\gamma}{b} - \alpha \beta & \text{otherwise}
+        \end{cases}, \quad n = |x - y|, \quad \alpha \ln(b + 1) = \gamma
 
     The paper's gradient ``alpha ln(b n + 1)`` (for ``beta = 1``) raises the
     gradient of inliers (``n < beta``) above L1's balance with the outliers, whose

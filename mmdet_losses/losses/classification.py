@@ -193,9 +193,9 @@ def _check_ignore_index(value, name: str = 'ignore_index') -> Optional[int]:
 
 @MODELS.register_module()
 class FocalLoss(CategoryLoss):
-    """Focal Loss (Lin et al., arXiv 1708.02002), sigmoid or softmax.
+    r"""Focal Loss (Lin et al., arXiv 1708.02002), sigmoid or softmax.
 
-    .. math:: FL(p_t) = -\\alpha_t (1 - p_t)^{\\gamma} \\log(p_t)
+    .. math:: FL(p_t) = -\alpha_t (1 - p_t)^{\gamma} \log(p_t)
 
     Soft targets use ``q = p (1 - t) + (1 - p) t`` for ``1 - p_t`` (MMDetection's
     form; see :func:`~mmdet_losses.functional.sigmoid_focal_loss`).

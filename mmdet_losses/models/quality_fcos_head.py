@@ -14,10 +14,10 @@ from .quality_target import iou_quality_target
 
 @MODELS.register_module()
 class QualityFCOSHead(FCOSHead):
-    """MMDetection's ``FCOSHead`` whose classification score is the IoU quality.
+    r"""MMDetection's ``FCOSHead`` whose classification score is the IoU quality.
 
     For a positive location :math:`i` of class :math:`c_i`, the target of logit
-    :math:`(i, c_i)` is :math:`\\mathrm{IoU}(\\hat b_i, b_i)` of its decoded
+    :math:`(i, c_i)` is :math:`\mathrm{IoU}(\hat b_i, b_i)` of its decoded
     predicted box with its ground truth, detached
     (:func:`~.quality_target.iou_quality_target`); every other logit of every
     location has target 0. ``loss_cls`` is called as GFL's head calls Quality Focal

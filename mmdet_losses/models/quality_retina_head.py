@@ -11,13 +11,13 @@ from .quality_target import iou_quality_target
 
 @MODELS.register_module()
 class QualityRetinaHead(RetinaHead):
-    """MMDetection's ``RetinaHead`` whose classification target is the IoU quality.
+    r"""MMDetection's ``RetinaHead`` whose classification target is the IoU quality.
 
     Everything but the classification target is RetinaNet's: layers, anchors,
     assigner, ``loss_bbox`` and its wiring (``reg_decoded_bbox``), inference. For
     a positive anchor :math:`i` assigned to a ground truth of class :math:`c_i`,
     the target of logit :math:`(i, c_i)` is
-    :math:`\\mathrm{IoU}(\\hat b_i, b_i)` of its decoded predicted box with that
+    :math:`\mathrm{IoU}(\hat b_i, b_i)` of its decoded predicted box with that
     ground truth, detached (:func:`~.quality_target.iou_quality_target`); every
     other logit of every anchor has target 0. ``loss_cls`` is called as GFL's head
     calls Quality Focal Loss (GFL, arXiv:2006.04388)::

@@ -14,15 +14,15 @@ from ..functional.box_geometry import aligned_box_terms, upcast_boxes
 
 def iou_quality_target(pred_boxes: Tensor, target_boxes: Tensor, labels: Tensor,
                        num_classes: int) -> Tensor:
-    """The soft classification target of each prior.
+    r"""The soft classification target of each prior.
 
     .. math::
-        s_i = \\begin{cases}
-            \\mathrm{IoU}(\\hat b_i, b_i) & 0 \\le y_i < C \\\\
-            0 & \\text{otherwise (background } y_i = C\\text{, or ignored)}
-        \\end{cases}
+        s_i = \begin{cases}
+            \mathrm{IoU}(\hat b_i, b_i) & 0 \le y_i < C \\
+            0 & \text{otherwise (background } y_i = C\text{, or ignored)}
+        \end{cases}
 
-    with :math:`\\hat b_i` the decoded predicted box of prior :math:`i`, :math:`b_i`
+    with :math:`\hat b_i` the decoded predicted box of prior :math:`i`, :math:`b_i`
     its assigned ground truth and :math:`y_i` its label. The target is detached:
     the IoU is a label, not a path for the classification gradient into the box
     branch (GFL and VarifocalNet both detach it).

@@ -1,4 +1,4 @@
-"""DIoU-NMS: greedy non-maximum suppression with the Distance-IoU criterion.
+r"""DIoU-NMS: greedy non-maximum suppression with the Distance-IoU criterion.
 
 Zheng et al., *Distance-IoU Loss: Faster and Better Learning for Bounding Box
 Regression*, AAAI 2020, arXiv:1911.08287, section "Non-Maximum Suppression using
@@ -7,14 +7,14 @@ box kept before it suppresses it. DIoU-NMS suppresses box :math:`B_i` by the kep
 :math:`M` only when
 
 .. math::
-    IoU(M, B_i) - \\Big(\\frac{\\rho^2(M, B_i)}{c^2}\\Big)^{\\beta} \\ge \\varepsilon
+    IoU(M, B_i) - \Big(\frac{\rho^2(M, B_i)}{c^2}\Big)^{\beta} \ge \varepsilon
 
-with :math:`\\rho` the distance of the two centres, :math:`c` the diagonal of their
-smallest enclosing box and :math:`\\varepsilon` the IoU threshold. Neighbours whose
+with :math:`\rho` the distance of the two centres, :math:`c` the diagonal of their
+smallest enclosing box and :math:`\varepsilon` the IoU threshold. Neighbours whose
 centres lie far apart (occluded objects) survive where plain NMS drops them. As
-:math:`\\beta \\to \\infty` the penalty vanishes (:math:`\\rho^2 < c^2`) and DIoU-NMS
+:math:`\beta \to \infty` the penalty vanishes (:math:`\rho^2 < c^2`) and DIoU-NMS
 becomes plain NMS; boxes with coincident centres are treated as plain NMS treats them
-for every :math:`\\beta`.
+for every :math:`\beta`.
 
 The rule is the paper's, ``>=``. The authors' code (``diounms`` in
 ``Zzh-tju/DIoU-SSD-pytorch``) keeps boxes with ``DIoU <= threshold``, i.e. suppresses
@@ -31,8 +31,8 @@ the survivors, in score order, with their criterion matrix :math:`D`, the greedy
 result is the fixed point of
 
 .. math::
-    k^{(t+1)}_i = \\neg \\exists\\, j < i:\\ k^{(t)}_j \\wedge D_{ji} \\ge
-    \\varepsilon, \\qquad k^{(0)} = 1
+    k^{(t+1)}_i = \neg \exists\, j < i:\ k^{(t)}_j \wedge D_{ji} \ge
+    \varepsilon, \qquad k^{(0)} = 1
 
 as in Cluster-NMS (Zheng et al., arXiv:2005.03572). Entry :math:`i` depends only on
 the entries before it, so after :math:`t` steps the first :math:`t` entries are final:
@@ -91,18 +91,18 @@ def check_nms_inputs(boxes: Tensor, scores: Tensor, iou_threshold: float, beta: 
 
 @maybe_compiled(vectorise=True)
 def pairwise_diou(boxes1: Tensor, boxes2: Tensor, beta: float = 1.0) -> Tensor:
-    """The DIoU-NMS criterion of every pair of boxes, compiled into one pass where a
+    r"""The DIoU-NMS criterion of every pair of boxes, compiled into one pass where a
     compiler is available (:mod:`~mmdet_losses.functional.compile`). The greedy
     pass compiles it together with its reduction or mask (``pairwise_diou.fn``).
 
     .. math::
-        D_{ij} = IoU(A_i, B_j) - \\big(\\rho^2(A_i, B_j) / c^2_{ij}\\big)^{\\beta}
-            \\in [-1, 1]
+        D_{ij} = IoU(A_i, B_j) - \big(\rho^2(A_i, B_j) / c^2_{ij}\big)^{\beta}
+            \in [-1, 1]
 
     Args:
         boxes1: ``(M, 4)`` boxes, x1y1x2y2, float32 or float64.
         boxes2: ``(N, 4)`` boxes, same dtype.
-        beta: :math:`\\beta > 0`.
+        beta: :math:`\beta > 0`.
 
     Returns:
         ``(M, N)`` in the dtype of the boxes.
@@ -165,14 +165,14 @@ def _greedy_within(diou: Tensor, iou_threshold: float) -> Tensor:
 
 
 def independent_groups(boxes: Tensor, idxs: Optional[Tensor] = None) -> Tensor:
-    """``(N,)`` int64 group key of each box (equal keys: same group; 0, 1, ... without
+    r"""``(N,)`` int64 group key of each box (equal keys: same group; 0, 1, ... without
     ``idxs``), such that boxes of different groups never suppress each other:
     different ``idxs``, or apart along x.
 
     Sorted by their left edge, the boxes split wherever a box starts right of every
     box before it ends: across such a gap no pair overlaps, and a pair without
-    overlap and with distinct centres has :math:`DIoU = -(\\rho^2/c^2)^\\beta < 0
-    \\le \\varepsilon`. This is what makes the offsets of ``mmcv.ops.batched_nms``
+    overlap and with distinct centres has :math:`DIoU = -(\rho^2/c^2)^\beta < 0
+    \le \varepsilon`. This is what makes the offsets of ``mmcv.ops.batched_nms``
     (which shift each class apart) and images of separate clusters cheap.
     """
     left = torch.minimum(boxes[:, 0], boxes[:, 2])
@@ -262,8 +262,8 @@ def _best_diou(kept: Tensor, kept_classes: Optional[Tensor], block: Tensor,
 
 def diou_nms(boxes: Tensor, scores: Tensor, iou_threshold: float,
              beta: float = 1.0) -> Tensor:
-    """DIoU-NMS (arXiv:1911.08287): greedy NMS that suppresses a box only when
-    :math:`IoU - (\\rho^2 / c^2)^{\\beta} \\ge` ``iou_threshold`` with a kept box.
+    r"""DIoU-NMS (arXiv:1911.08287): greedy NMS that suppresses a box only when
+    :math:`IoU - (\rho^2 / c^2)^{\beta} \ge` ``iou_threshold`` with a kept box.
 
     Args:
         boxes: ``(N, 4)`` boxes, x1y1x2y2 (any real dtype; half precision and integers
@@ -283,15 +283,15 @@ def diou_nms(boxes: Tensor, scores: Tensor, iou_threshold: float,
 
 def batched_diou_nms(boxes: Tensor, scores: Tensor, idxs: Tensor,
                      iou_threshold: float, beta: float = 1.0) -> Tensor:
-    """DIoU-NMS within each class: boxes of different ``idxs`` never suppress each
+    r"""DIoU-NMS within each class: boxes of different ``idxs`` never suppress each
     other.
 
     The classes share one greedy pass, and a suppression entry counts only where the
     two classes are equal. That is exact, unlike shifting each class by an offset
     (torchvision's and mmcv's trick): an offset keeps the classes apart for the IoU,
     but it rounds the coordinates of large class indices, and the penalty
-    :math:`(\\rho^2/c^2)^\\beta` of two far-apart classes underflows to 0 for large
-    :math:`\\beta`, so that at threshold 0 they would suppress each other.
+    :math:`(\rho^2/c^2)^\beta` of two far-apart classes underflows to 0 for large
+    :math:`\beta`, so that at threshold 0 they would suppress each other.
 
     Args:
         boxes: ``(N, 4)`` boxes, x1y1x2y2.

@@ -1,20 +1,20 @@
-"""Paired statistics for ablation reports: is a setting better than the baseline,
+r"""Paired statistics for ablation reports: is a setting better than the baseline,
 beyond the run-to-run noise?
 
 Two settings trained with the same seeds are compared seed by seed: the
 differences :math:`d_i = m_i - b_i` of a metric (COCO AP) have mean
-:math:`\\bar d` and sample standard deviation :math:`s`, and the 95% confidence
+:math:`\bar d` and sample standard deviation :math:`s`, and the 95% confidence
 interval of the true mean difference is Student's
 
 .. math::
 
-    \\bar d \\pm t_{0.975,\\,n-1} \\, s / \\sqrt{n}.
+    \bar d \pm t_{0.975,\,n-1} \, s / \sqrt{n}.
 
 A setting is *better* (*worse*) when the whole interval lies above (below) zero,
 *within noise* otherwise; with fewer than two paired seeds there is no spread to
 estimate and nothing is claimed. The interval excludes zero exactly when the
 two-sided p-value of the paired t-test,
-:math:`p = P(|T_{n-1}| \\ge |\\bar d| \\sqrt{n} / s)`, is below 0.05; a grid of
+:math:`p = P(|T_{n-1}| \ge |\bar d| \sqrt{n} / s)`, is below 0.05; a grid of
 :math:`m` comparisons corrects for their number with Holm's step-down
 (:func:`holm_rejected`). Pairing by seed removes what the runs of one seed
 share (the data order, the initialisation), so it resolves smaller differences than
@@ -42,21 +42,21 @@ def _check_df(df) -> int:
 
 
 def t_central_probability(t: float, df: int) -> float:
-    """:math:`P(|T| \\le t)` for Student's t with ``df`` (integer) degrees of freedom.
+    r""":math:`P(|T| \le t)` for Student's t with ``df`` (integer) degrees of freedom.
 
     .. math::
 
-        \\theta = \\arctan(t/\\sqrt{\\nu}),\\quad
-        A = \\begin{cases}
-        \\frac{2}{\\pi}\\left[\\theta + \\sin\\theta \\sum_{k=0}^{(\\nu-3)/2}
-            c_k \\cos^{2k+1}\\theta\\right] & \\nu \\text{ odd},\\
-            c_0 = 1,\\ c_k = c_{k-1}\\frac{2k}{2k+1} \\\\
-        \\sin\\theta \\sum_{k=0}^{(\\nu-2)/2} d_k \\cos^{2k}\\theta
-            & \\nu \\text{ even},\\ d_0 = 1,\\ d_k = d_{k-1}\\frac{2k-1}{2k}
-        \\end{cases}
+        \theta = \arctan(t/\sqrt{\nu}),\quad
+        A = \begin{cases}
+        \frac{2}{\pi}\left[\theta + \sin\theta \sum_{k=0}^{(\nu-3)/2}
+            c_k \cos^{2k+1}\theta\right] & \nu \text{ odd},\
+            c_0 = 1,\ c_k = c_{k-1}\frac{2k}{2k+1} \\
+        \sin\theta \sum_{k=0}^{(\nu-2)/2} d_k \cos^{2k}\theta
+            & \nu \text{ even},\ d_0 = 1,\ d_k = d_{k-1}\frac{2k-1}{2k}
+        \end{cases}
 
     (Abramowitz & Stegun 26.7.3 and 26.7.4; the odd sum is empty for
-    :math:`\\nu = 1`, the Cauchy distribution).
+    :math:`\nu = 1`, the Cauchy distribution).
     """
     df = _check_df(df)
     t = abs(float(t))
@@ -149,10 +149,10 @@ def paired_difference(baseline: Mapping[int, float], other: Mapping[int, float],
 
 def holm_rejected(p_values: Sequence[Optional[float]],
                   alpha: float = 0.05) -> List[bool]:
-    """Holm's step-down over ``m`` tests: with the p-values sorted,
-    :math:`p_{(1)} \\le \\dots \\le p_{(m)}`, reject :math:`H_{(1)}, \\dots,
-    H_{(k)}` for the largest :math:`k` with :math:`p_{(i)} \\le \\alpha / (m - i + 1)`
-    for every :math:`i \\le k`. The chance of rejecting any true null hypothesis
+    r"""Holm's step-down over ``m`` tests: with the p-values sorted,
+    :math:`p_{(1)} \le \dots \le p_{(m)}`, reject :math:`H_{(1)}, \dots,
+    H_{(k)}` for the largest :math:`k` with :math:`p_{(i)} \le \alpha / (m - i + 1)`
+    for every :math:`i \le k`. The chance of rejecting any true null hypothesis
     stays at most ``alpha`` under any dependence between the tests (the comparisons
     of a grid share its baseline). ``None`` (no test) counts in neither ``m`` nor
     the result, which is ``False`` there."""
@@ -167,8 +167,8 @@ def holm_rejected(p_values: Sequence[Optional[float]],
 
 
 def pooled_sd(differences: Sequence[PairedDifference]) -> Tuple[Optional[float], int]:
-    """The spread of paired differences pooled over comparisons:
-    :math:`s_p^2 = \\sum (n_i - 1) s_i^2 / \\sum (n_i - 1)`.
+    r"""The spread of paired differences pooled over comparisons:
+    :math:`s_p^2 = \sum (n_i - 1) s_i^2 / \sum (n_i - 1)`.
 
     Returns:
         ``(s_p, degrees of freedom)``; ``(None, 0)`` when no comparison has two
@@ -183,14 +183,14 @@ def pooled_sd(differences: Sequence[PairedDifference]) -> Tuple[Optional[float],
 
 def seeds_needed(delta: float, sd: float, level: float = 0.95, power: float = 0.8,
                  max_seeds: int = 1000) -> Optional[int]:
-    """The fewest paired seeds for which a true difference ``delta`` gives a
+    r"""The fewest paired seeds for which a true difference ``delta`` gives a
     ``level`` interval that excludes zero with probability ``power``: the smallest
-    :math:`n \\ge 2` with
+    :math:`n \ge 2` with
 
     .. math::
 
-        (t_{(1+\\text{level})/2,\\,n-1} + t_{\\text{power},\\,n-1})\\,
-        s / \\sqrt{n} \\le |\\delta|
+        (t_{(1+\text{level})/2,\,n-1} + t_{\text{power},\,n-1})\,
+        s / \sqrt{n} \le |\delta|
 
     (the usual approximation of the paired t-test's power). ``None`` when more than
     ``max_seeds`` would be needed.
