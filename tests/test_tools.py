@@ -102,6 +102,30 @@ def test_demo_end_to_end_in_miniature(tmp_path):
     assert re.search(r'bbox mAP 0\.\d{3}: target 0\.6 (reached|MISSED)', result.stdout)
     picture = cv2.imread(str(work_dir / 'predictions.png'))
     assert picture is not None and picture.shape[1] > 3 * 256
+    assert_short_run_with_the_full_log(result, work_dir, iters=6)
+
+
+def assert_short_run_with_the_full_log(result, work_dir, iters):
+    """The demo's terminal: what is trained, a progress bar with the time left, the
+    table, where the picture and the log are (about 30 lines, MMEngine's own output
+    was about 650 for the miniature); MMEngine's full log in the work dir."""
+    lines = result.stdout.splitlines()
+    assert len(lines) <= 35, result.stdout
+    assert any(line.startswith('training  RetinaNet (bbox_head.loss_cls ')
+               for line in lines)
+    assert re.search(rf'train: 100%\|.*\| {iters}/{iters} \[\d\d:\d\d<00:00',
+                     result.stderr)
+    [log_file] = (work_dir).glob('*/*.log')
+    assert lines[-2:] == [f'predictions  {work_dir / "predictions.png"}',
+                          f'full log     {log_file}']
+    for noise in ('System environment', 'Config:', 'Iter(train)',
+                  'loading annotations'):
+        assert noise not in result.stdout + result.stderr, noise
+    log = log_file.read_text()
+    for text in ('System environment:', 'Config:', 'Iter(train)',
+                 f'Saving checkpoint at {iters} iterations',
+                 'Average Precision  (AP) @[ IoU=0.50:0.95'):
+        assert text in log, text
 
 
 @pytest.mark.slow
@@ -127,6 +151,7 @@ def test_demo_on_real_images_in_miniature(tmp_path):
     assert re.search(r'AP RBC\s+0\.\d{3}', result.stdout)
     assert re.search(r'bbox mAP 0\.\d{3}: target 0\.45 (reached|MISSED)', result.stdout)
     assert cv2.imread(str(work_dir / 'predictions.png')) is not None
+    assert_short_run_with_the_full_log(result, work_dir, iters=4)
 
 
 def test_tool_help():

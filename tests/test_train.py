@@ -1,6 +1,7 @@
 """End-to-end training on the shapes dataset through tools/train.py: the loss falls
 and the COCO metric runs; resume carries the iteration count and optimizer state
 (on torch >= 2.6, through the checkpoint allow-list)."""
+import glob
 import os.path as osp
 import re
 import subprocess
@@ -47,6 +48,36 @@ def test_short_training_learns_and_evaluates(tmp_path, data_root, base, iters):
     assert 'Average Precision  (AP) @[ IoU=0.50:0.95' in result.stdout  # pycocotools
     assert 'bbox_mAP_copypaste' in log_text(work_dir)
     assert osp.isfile(osp.join(work_dir, f'iter_{iters}.pth'))
+
+
+def test_quiet_view_shows_the_run_and_keeps_the_full_log(tmp_path, data_root):
+    """``--quiet`` (the default on a terminal): the run's summary, a progress bar,
+    the metrics and where the full log is; MMEngine's log file in the work dir
+    keeps the environment, the config, the iterations and pycocotools' report."""
+    config = tiny_config(str(tmp_path), RETINANET, iters=3)
+    work_dir = str(tmp_path / 'work')
+    result = train(config, work_dir, data_root, '--quiet')
+    lines = result.stdout.splitlines()
+    assert len(lines) < 30, result.stdout
+    assert lines[0] == 'training  RetinaNet (bbox_head.loss_cls ' \
+        'mmdet_losses.FocalLoss, bbox_head.loss_bbox mmdet_losses.GIoULoss)'
+    assert lines[1] == f'config    {config}'
+    assert re.fullmatch(r'data      48 training images, 16 validation images in .+',
+                        lines[2])
+    assert lines[3] == 'schedule  3 iterations of 4 images on cpu, evaluation ' \
+        'every 3 iterations'
+    [log_file] = glob.glob(osp.join(work_dir, '*', '*.log'))
+    assert lines[5] == f'full log  {log_file}' and lines[-1] == lines[5]
+    assert 'evaluation at iteration 3' in lines
+    assert re.search(r'^  coco/bbox_mAP +0\.\d{4}$', result.stdout, re.M)
+    assert re.search(r'train: 100%\|.*\| 3/3 \[', result.stderr)
+    assert 'Config:' not in result.stdout and 'Iter(train)' not in result.stdout
+    assert 'loading annotations' not in result.stdout
+    log = log_text(work_dir)
+    for text in ('System environment:', 'Config:', 'Iter(train) [3/3]',
+                 'loading annotations into memory',
+                 'Average Precision  (AP) @[ IoU=0.50:0.95', 'bbox_mAP_copypaste'):
+        assert text in log, text
 
 
 def final_state(path):

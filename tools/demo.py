@@ -3,17 +3,22 @@ losses -> COCO box mAP per class -> a picture of predictions.
 
     python tools/demo.py [--dataset shapes|bccd] [--src BCCD_COPY]
         [--work-dir work_dirs/demo] [--data-root DIR] [--iters N] [--config CONFIG]
-        [--cfg-options k=v ...]
+        [--cfg-options k=v ...] [--verbose]
 
 ``--dataset shapes`` (``make demo``): the seeded synthetic shapes, written when they
 are not there. ``--dataset bccd`` (``make demo-bccd``): real microscope images of
 blood cells (BCCD, MIT licence, github.com/Shenggan/BCCD_Dataset), converted from
 Pascal VOC by :mod:`mmdet_losses_lab.data.bccd`: downloaded, or read from ``--src`` (a
-clone, its BCCD folder or an archive). Then: train the config from scratch (a log
-line every 20 iterations with the ETA), evaluate on the validation split with the
-COCO metric, print the metric table with the AP of each class, and save
-``<work-dir>/predictions.png``: eight validation images with the predicted boxes
-scoring at least 0.4 (class colour, score) over the ground truth (thin white).
+clone, its BCCD folder or an archive). Then: train the config from scratch,
+evaluate on the validation split with the COCO metric, print the metric table with
+the AP of each class, and save ``<work-dir>/predictions.png``: eight validation
+images with the predicted boxes scoring at least 0.4 (class colour, score) over the
+ground truth (thin white).
+
+The terminal shows what is trained, a progress bar with the time left, the table
+and where the picture and the full log are; MMEngine's full log (environment,
+config, a line every 20 iterations) is in the work dir (``--verbose``: on the
+terminal too).
 """
 import argparse
 import os
@@ -64,6 +69,8 @@ def parse_args(argv=None):
     parser.add_argument('--score-thr', type=float, default=0.4,
                         help='lowest score drawn in the picture')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--verbose', action='store_true',
+                        help="MMEngine's full log on the terminal too")
     args = parser.parse_args(argv)
     dataset = DATASETS[args.dataset]
     if args.src is not None and args.dataset != 'bccd':
@@ -146,8 +153,9 @@ def main(argv=None):
         set_compile(False)
 
     from mmdet_losses_lab.training.config import set_data_root, set_max_iters
+    from mmdet_losses_lab.training.console import quiet_console
     from mmdet_losses_lab.training.runner import (build_runner, load_config,
-                                           prepare_config)
+                                                  prepare_config)
 
     cfg = load_config(args.config, args.work_dir, args.cfg_options)
     set_data_root(cfg, args.data_root)
@@ -165,18 +173,19 @@ def main(argv=None):
     # Evaluate once, at the last iteration, and keep what the evaluation finds.
     cfg.train_cfg.val_interval = cfg.train_cfg.max_iters
     cfg.val_evaluator.classwise = True
-    runner = build_runner(cfg)
-    timer = EvaluationTimer()
-    runner.register_hook(timer, priority='LOWEST')
+    with quiet_console(not args.verbose, show_metrics=False) as console:
+        runner = build_runner(cfg, console)
+        timer = EvaluationTimer()
+        runner.register_hook(timer, priority='LOWEST')
 
-    tic = time.time()
-    runner.train()
-    seconds['training'] = timer.started - tic
-    seconds['evaluation'] = time.time() - timer.started
-    metrics = timer.metrics
+        tic = time.time()
+        runner.train()
+        seconds['training'] = timer.started - tic
+        seconds['evaluation'] = time.time() - timer.started
+        metrics = timer.metrics
 
-    picture = os.path.join(cfg.work_dir, 'predictions.png')
-    save_predictions(runner, picture, args.num_pictures, args.score_thr)
+        picture = os.path.join(cfg.work_dir, 'predictions.png')
+        save_predictions(runner, picture, args.num_pictures, args.score_thr)
     seconds['total'] = time.time() - start
 
     dataset = DATASETS[args.dataset]
@@ -187,8 +196,10 @@ def main(argv=None):
                            'above the score threshold?)')
     box_map = metrics['coco/bbox_mAP']
     verdict = 'reached' if box_map >= dataset['target'] else 'MISSED'
-    print(f'\nbbox mAP {box_map:.3f}: target {dataset["target"]} {verdict}. '
-          f'Predictions: {picture}')
+    print(f'\nbbox mAP {box_map:.3f}: target {dataset["target"]} {verdict}.')
+    print(f'predictions  {picture}')
+    if console is not None:
+        print(f'full log     {console.log_file}')
     return metrics
 
 

@@ -2,7 +2,7 @@
 
     python tools/train.py CONFIG [--work-dir DIR] [--amp] [--resume [CKPT]]
         [--cfg-options k=v ...] [--data-root DIR]
-        [--launcher none|pytorch|slurm|mpi]
+        [--launcher none|pytorch|slurm|mpi] [--verbose | --quiet]
 
 Several GPUs or CPU processes: tools/dist_train.sh; a Slurm cluster:
 tools/slurm_train.sh. Differences from MMDetection's script: the config is checked
@@ -10,7 +10,10 @@ before any data is read (mmdet_losses.engine.doctor; softmax dense heads get the
 prior init), checkpoints resume on torch >= 2.6 (mmdet_losses.engine.checkpoint),
 multi-process runs work without CUDA (gloo, DDP without device ids;
 mmdet_losses_lab.training.dist) and --amp works on the CPU too (bfloat16 autocast;
-mmdet_losses.engine.amp).
+mmdet_losses.engine.amp). On a terminal it shows what is trained, a progress bar with
+the time left and the metrics, and MMEngine's full log goes to the log file in the
+work dir only (``--verbose``: on the terminal too, as MMDetection's script does;
+``--quiet``: the short view where the output is not a terminal).
 """
 import argparse
 import os
@@ -22,9 +25,11 @@ if os.path.isdir(os.path.join(ROOT, 'mmdet_losses')):  # a checkout: its package
 
 from mmdet_losses_lab.training.dist import finish_cpu_distributed  # noqa: E402
 from mmdet_losses.engine.doctor import ConfigError  # noqa: E402
+from mmdet_losses_lab.training.console import quiet_console  # noqa: E402
 from mmdet_losses_lab.training.runner import (add_common_arguments,  # noqa: E402
-                                       apply_train_options, build_runner,
-                                       config_from_args)
+                                              add_console_arguments,
+                                              apply_train_options, build_runner,
+                                              config_from_args, quiet_wanted)
 
 
 def parse_args(argv=None):
@@ -45,6 +50,7 @@ def parse_args(argv=None):
         help='do not add mmdet_losses.NaNGuardHook (stop at the first non-finite '
         'loss) when the config has none')
     add_common_arguments(parser)
+    add_console_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -52,8 +58,11 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = config_from_args(args)
     apply_train_options(cfg, args.amp, args.auto_scale_lr, args.resume)
-    runner = build_runner(cfg)
-    runner.train()
+    with quiet_console(quiet_wanted(args)) as console:
+        runner = build_runner(cfg, console)
+        runner.train()
+    if console is not None and console.log_file:
+        console.echo(f'full log  {console.log_file}')
 
 
 if __name__ == '__main__':

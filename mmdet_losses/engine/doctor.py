@@ -123,7 +123,7 @@ def decoded_flag(head_cls: type, head_cfg: dict) -> bool:
 
 # ------------------------------------------------------------------ the checks
 
-def _loss_dicts(model_cfg) -> Iterator[Tuple[str, str, dict, dict]]:
+def loss_dicts(model_cfg) -> Iterator[Tuple[str, str, dict, dict]]:
     """``(path, key, loss config, owner config)`` of every ``loss_*`` entry."""
     for path, node in iter_dicts(model_cfg, 'model'):
         for key, value in node.items():
@@ -151,7 +151,7 @@ def _check_scoped_names(cfg) -> Iterator[Finding]:
 
 def _check_loss_types(cfg) -> Iterator[Finding]:
     mmdet_models, _ = _registries()
-    for path, _, loss, _ in _loss_dicts(cfg.get('model')):
+    for path, _, loss, _ in loss_dicts(cfg.get('model')):
         type_name = loss['type']
         if type_name.startswith(SCOPE) or resolve_model(type_name) is not None:
             continue
@@ -165,7 +165,7 @@ def _check_loss_types(cfg) -> Iterator[Finding]:
 
 
 def _check_loss_weights(cfg) -> Iterator[Finding]:
-    for path, _, loss, _ in _loss_dicts(cfg.get('model')):
+    for path, _, loss, _ in loss_dicts(cfg.get('model')):
         weight = loss.get('loss_weight', 1.0)
         if isinstance(weight, bool) or not isinstance(weight, (int, float)):
             yield Finding('error', path, f'loss_weight must be a number >= 0, got '
@@ -176,7 +176,7 @@ def _check_loss_weights(cfg) -> Iterator[Finding]:
 
 
 def _check_box_wiring(cfg) -> Iterator[Finding]:
-    for path, key, loss, head in _loss_dicts(cfg.get('model')):
+    for path, key, loss, head in loss_dicts(cfg.get('model')):
         if key != 'loss_bbox' or not isinstance(head.get('type'), str):
             continue
         head_cls, loss_cls = resolve_model(head['type']), resolve_model(loss['type'])
@@ -215,7 +215,7 @@ def _check_softmax_prior(cfg) -> Iterator[Finding]:
 
 
 def _check_same_names(cfg) -> Iterator[Finding]:
-    losses = list(_loss_dicts(cfg.get('model')))
+    losses = list(loss_dicts(cfg.get('model')))
     if not any(loss['type'].startswith(SCOPE) for _, _, loss, _ in losses):
         return
     for path, _, loss, _ in losses:

@@ -1,6 +1,6 @@
 """What the training tools share: config loading and edits (``runner``, ``config``),
 multi-process runs without CUDA (``dist``), the third-party warnings they silence
-(``quiet``)."""
+(``quiet``), the short terminal view of a run with a progress bar (``console``)."""
 from .config import set_data_root, set_max_iters
 from .dist import setup_cpu_distributed
 

@@ -3,6 +3,7 @@
 import argparse
 import os
 import os.path as osp
+import sys
 from typing import Optional
 
 from mmengine.config import Config, DictAction
@@ -13,6 +14,7 @@ from mmdet_losses.engine.doctor import enforce
 from mmdet_losses.engine.init import add_softmax_prior_init
 
 from .config import set_data_root
+from .console import QuietConsole
 from .dist import setup_cpu_distributed
 from .quiet import quiet_warnings
 
@@ -33,6 +35,27 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         '--skip-config-check', action='store_true',
         help='do not stop on the config checks (tools/check_config.py)')
+
+
+def add_console_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--verbose`` and ``--quiet``: MMEngine's full log on the terminal, or the
+    short view (:mod:`.console`); the log file in the work dir has everything
+    either way. Read by :func:`quiet_wanted`."""
+    view = parser.add_mutually_exclusive_group()
+    view.add_argument('--verbose', action='store_true',
+                      help="MMEngine's full log on the terminal too (the "
+                      'environment, the config, every logged line)')
+    view.add_argument('--quiet', action='store_true',
+                      help='the short view (summary, progress bar, metrics) even '
+                      'when the output is not a terminal')
+
+
+def quiet_wanted(args: argparse.Namespace, default: Optional[bool] = None) -> bool:
+    """Whether a tool shows the short view: ``--quiet`` or ``--verbose``, else
+    ``default``, else whether standard output is a terminal."""
+    if args.quiet or args.verbose:
+        return args.quiet
+    return sys.stdout.isatty() if default is None else default
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
@@ -142,16 +165,22 @@ def apply_train_options(cfg: Config,
     return cfg
 
 
-def build_runner(cfg: Config) -> Runner:
+def build_runner(cfg: Config, console: Optional[QuietConsole] = None) -> Runner:
     """Build the runner after the two fixes the tools need on every machine: the
     checkpoint allow-list (resume on torch >= 2.6) and, without CUDA, the gloo
-    process group and CPU DDP wrapper for multi-process launches."""
+    process group and CPU DDP wrapper for multi-process launches. With a
+    ``console`` (called within :func:`~.console.quiet_console`), the terminal shows
+    its short view of the run and the log file everything."""
     register_safe_globals()
     setup_cpu_distributed(cfg, cfg.get('launcher', 'none'))
     if 'runner_type' in cfg:
         from mmdet.registry import RUNNERS
-        return RUNNERS.build(cfg)
-    return Runner.from_cfg(cfg)
+        runner = RUNNERS.build(cfg)
+    else:
+        runner = Runner.from_cfg(cfg)
+    if console is not None:
+        console.attach(runner)
+    return runner
 
 
 def set_local_rank(local_rank: int) -> None:
