@@ -42,9 +42,9 @@ import torch
 import mmdet_losses.functional as functional
 from mmdet_losses import (CrossEntropyLoss, FocalLoss, QualityFocalLoss,
                           VarifocalLoss)
-from mmdet_losses.functional.category import binary_targets
-from mmdet_losses.functional.classification import sigmoid_focal_loss
-from mmdet_losses.functional.quality import quality_focal_loss, varifocal_loss
+from mmdet_losses.functional.category.focal import sigmoid_focal_loss
+from mmdet_losses.functional.category.labels import binary_targets
+from mmdet_losses.functional.category.quality import quality_focal_loss, varifocal_loss
 from mmdet_losses.functional.reduction import weight_reduce_loss
 
 # Targets the issue sets on the CPU.

@@ -4,7 +4,7 @@ amount of arithmetic per box pair, against the floor of ``bench_regression.py``.
 Each variant is one compiled function that reads ``pred`` and ``target`` ``(N, 4)``
 once, computes per pair a value with ``k`` divisions (and optionally one ``atan``),
 and writes an ``(N, 4)`` gradient-like tensor and the sum: the traffic of
-:func:`mmdet_losses.functional.fused_iou.iou_family_sum`'s forward, with a chosen
+:func:`mmdet_losses.functional.fused.iou.iou_family_sum`'s forward, with a chosen
 amount of work. The floor is ``(pred - target).sum()`` forward and backward through
 autograd. The variants take turns ``--repeat`` times after ``--warmup`` rounds, and
 the load average (``os.getloadavg``) is printed before and after.

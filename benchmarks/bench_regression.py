@@ -7,7 +7,7 @@ float32 boxes (``pred`` requiring grad), as a detection head calls it. Ours runs
 three ways:
 
 * ``fused``: the module as it runs, compiled. For the losses that have a fused
-  kernel (:mod:`mmdet_losses.functional.fused_iou`: IoU, GIoU, DIoU, CIoU, EIoU,
+  kernel (:mod:`mmdet_losses.functional.fused.iou`: IoU, GIoU, DIoU, CIoU, EIoU,
   SIoU) that is one reduction forward and one hand-derived element-wise backward;
   for the others, the plain path.
 * ``plain``: the element-wise autograd form reduced by ``weight_reduce_loss``
@@ -50,7 +50,7 @@ from torch.profiler import ProfilerActivity, profile  # noqa: E402
 import mmdet_losses  # noqa: E402,F401  (registers the 'mmdet_losses' scope)
 from mmdet_losses.functional import set_compile  # noqa: E402
 from mmdet_losses.functional.compile import MaybeCompiled  # noqa: E402
-from mmdet_losses.functional.fused_iou import fused_kernel_for  # noqa: E402
+from mmdet_losses.functional.fused.iou import fused_kernel_for  # noqa: E402
 from mmdet_losses.functional.reduction import weight_reduce_loss  # noqa: E402
 
 # name -> (our config, MMDetection's config or None); both compute the same loss

@@ -4,7 +4,7 @@ mmcv, no mmdet): it runs on a bare machine with a GPU and this checkout.
 
 Cases (``--cases``, default all):
 
-* ``iou``: every fused IoU-family kernel (:mod:`mmdet_losses.functional.fused_iou`)
+* ``iou``: every fused IoU-family kernel (:mod:`mmdet_losses.functional.fused.iou`)
   on ``(N, 4)`` float32 boxes with ``(N,)`` weights; plain: ``sum(w * loss)`` of
   the element-wise function; floor: ``(pred - target).sum()``, one read of the
   inputs and one write of the gradient.
@@ -33,11 +33,12 @@ from typing import Callable, Dict, List, NamedTuple, Tuple
 
 import torch
 
-from mmdet_losses.functional import (fused_iou, one_hot, quality_focal_loss,
+from mmdet_losses.functional import (one_hot, quality_focal_loss,
                                      quality_focal_loss_sum, set_compile,
                                      sigmoid_focal_loss, sigmoid_focal_loss_sum,
                                      varifocal_loss, varifocal_loss_sum)
 from mmdet_losses.functional.compile import maybe_compiled
+from mmdet_losses.functional.fused import iou as fused_iou
 
 
 class Case(NamedTuple):

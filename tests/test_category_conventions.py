@@ -112,7 +112,7 @@ def test_soft_target_focal_is_mmdet_form_and_documented():
         MMDetFocal(alpha=0.5, reduction='none')(pred, target).item() * 2, rel=1e-12)
     qfl = ours('QualityFocalLoss', reduction='none')(pred, target)
     assert qfl.item() == pytest.approx(0.09 * LN2, rel=1e-12)
-    for path in ('docs/losses/focal.md', 'mmdet_losses/functional/classification.py'):
+    for path in ('docs/losses/focal.md', 'mmdet_losses/functional/category/focal.py'):
         with open(osp.join(REPO, path), encoding='utf-8') as f:
             text = f.read()
         assert '|t - p|^gamma' not in text and '|t - p|^{\\gamma}' not in text, path

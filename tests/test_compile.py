@@ -69,7 +69,7 @@ def test_box_kernels_compile_with_vectorisation_forced_on(vectorise):
     flag the setting is left alone. The box kernels use it."""
     from torch._inductor import config
     from mmdet_losses.functional.compile import maybe_compiled
-    from mmdet_losses.functional.fused_iou import KERNELS
+    from mmdet_losses.functional.fused.iou import KERNELS
     from mmdet_losses.ops import pairwise_diou
 
     seen = []

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 import mmdet_losses.functional as functional
 from mmdet_losses import CrossEntropyLoss, FocalLoss
 from mmdet_losses.functional import sigmoid_focal_loss, sigmoid_focal_loss_sum
-from mmdet_losses.functional import fused_binary
+from mmdet_losses.functional.fused import binary as fused_binary
 
 N, C = 37, 6
 TOLERANCE = {torch.float64: dict(rtol=1e-12, atol=1e-14),

@@ -1,4 +1,4 @@
-"""The fused IoU-family sums (``functional/fused_iou.py``: the sum and its
+"""The fused IoU-family sums (``functional/fused/iou.py``: the sum and its
 hand-derived gradient in one forward pass, a backward that scales it) against the plain autograd forms they replace: values and
 gradients on random boxes, gradcheck, the degenerate matrix and the kinks, every
 hyper-parameter, and the routing of the registered losses."""
@@ -7,8 +7,8 @@ import torch
 
 import mmdet_losses.functional as F
 from location_specs import DEGENERATE_PAIRS, build_module, random_pairs
-from mmdet_losses.functional import fused_iou
-from mmdet_losses.functional.fused_iou import (KERNELS, fused_kernel_for,
+from mmdet_losses.functional.fused import iou as fused_iou
+from mmdet_losses.functional.fused.iou import (KERNELS, fused_kernel_for,
                                                iou_family_reduce, iou_family_sum)
 from mmdet_losses.functional.reduction import weight_reduce_loss
 from reference_boxes import KINK_PAIRS, pair_batch

@@ -269,8 +269,8 @@ def test_ciou_angle_gap_is_the_difference_of_two_atans():
     """One atan of ``(r^gt - r) / (1 + r^gt r)`` equals ``atan r^gt - atan r`` for
     sizes >= 0, zero widths and heights (ratios up to w / eps) included, and
     autograd through it gives a point box exactly no height gradient."""
-    from mmdet_losses.functional.box_geometry import (aligned_box_terms,
-                                                      aspect_angle_gap)
+    from mmdet_losses.functional.location.geometry import aligned_box_terms
+    from mmdet_losses.functional.location.iou import aspect_angle_gap
     pred, target = random_pairs(200, seed=9)
     pred[:20, 3] = pred[:20, 1]          # zero heights: r = w / eps
     pred[20:40, 2] = pred[20:40, 0]      # zero widths: r = 0

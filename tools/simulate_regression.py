@@ -37,7 +37,7 @@ from mmdet_losses.functional import (aligned_box_terms, ciou_loss, diou_loss,
                                      eiou_loss, get_compile, giou_loss, iou_loss,
                                      set_compile, siou_loss, wiou_loss)
 from mmdet_losses.functional.compile import maybe_compiled
-from mmdet_losses.functional.fused_iou import fused_kernel_for, iou_family_sum
+from mmdet_losses.functional.fused.iou import fused_kernel_for, iou_family_sum
 
 # name -> (label, loss(pred_xyxy, target_xyxy) -> (N,) loss)
 LOSSES: Dict[str, Tuple[str, Callable[[Tensor, Tensor], Tensor]]] = {
@@ -113,7 +113,7 @@ def make_objective(loss_fn: Callable[[Tensor, Tensor], Tensor]) -> Callable:
     """``(box (N, 4) xywh, target (N, 4) x1y1x2y2) -> (summed loss, IoU (N,))``,
     run through ``torch.compile`` as the package's compile mode says
     (:mod:`mmdet_losses.functional.compile`). A loss with a fused kernel
-    (:mod:`mmdet_losses.functional.fused_iou`) is summed by it where it runs
+    (:mod:`mmdet_losses.functional.fused.iou`) is summed by it where it runs
     compiled: the same values and gradients, without the element-wise autograd
     graph."""
     fn, kwargs = (loss_fn.func, loss_fn.keywords) if isinstance(loss_fn, partial) \

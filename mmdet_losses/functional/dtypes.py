@@ -25,8 +25,12 @@ upcasts the prediction once on entry, as under autocast, so no path inside a los
 casts an intermediate back to half precision, and casts the value to the compute
 dtype on exit.
 """
+from typing import Tuple
+
 import torch
 from torch import Tensor
+
+HALF_PRECISION = (torch.float16, torch.bfloat16)
 
 
 def compute_dtype(tensor: Tensor) -> torch.dtype:
@@ -39,3 +43,20 @@ def output_dtype(tensor: Tensor) -> torch.dtype:
     """The dtype of a function's element-wise result: the input's dtype if it is a
     floating dtype, float32 otherwise."""
     return tensor.dtype if tensor.is_floating_point() else torch.float32
+
+
+def upcast(x: Tensor) -> Tensor:
+    """float16/bfloat16 to float32; other dtypes unchanged."""
+    return x.float() if x.dtype in HALF_PRECISION else x
+
+
+def upcast_pair(pred: Tensor, target: Tensor) -> Tuple[Tensor, Tensor]:
+    """``pred`` and ``target`` in the compute dtype of ``pred``."""
+    dtype = compute_dtype(pred)
+    return pred.to(dtype), target.to(dtype)
+
+
+def tiny(x: Tensor) -> float:
+    """The smallest normal number of ``x``'s dtype: the floor of a base raised to a
+    power below 1, whose derivative is infinite at 0."""
+    return torch.finfo(x.dtype).tiny

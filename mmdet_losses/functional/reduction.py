@@ -22,6 +22,7 @@ from typing import Optional, Union
 import torch
 from torch import Tensor
 
+from .dtypes import HALF_PRECISION
 from .validation import check_reduction
 
 AVG_EPS = torch.finfo(torch.float32).eps
@@ -139,7 +140,7 @@ def weight_reduce_loss(loss: Tensor,
 
 def _sum(loss: Tensor) -> Tensor:
     # Half-precision losses are summed in float32: 65504 is float16's largest value.
-    if loss.dtype in (torch.float16, torch.bfloat16):
+    if loss.dtype in HALF_PRECISION:
         return loss.sum(dtype=torch.float32)
     return loss.sum()
 

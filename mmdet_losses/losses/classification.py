@@ -2,20 +2,23 @@
 
 The label conventions (labels with background ``C``, soft targets, ignored labels,
 class weights, the C vs C + 1 channel check) and the choice between the fused kernel
-and the element-wise reference live in :mod:`mmdet_losses.functional.category`; a
-class here is its functions and its validated hyper-parameters.
+and the element-wise reference live in :mod:`mmdet_losses.functional.category`
+(``labels`` and ``conventions``); a class here is its functions and its validated
+hyper-parameters.
 """
 from functools import partial
 from typing import Optional, Sequence, Union
 
 from torch import Tensor
 
-from ..functional.category import (DEFAULT_IGNORE_INDEX, binary_loss,
-                                   check_background_channel, softmax_loss)
-from ..functional.classification import (binary_cross_entropy, sigmoid_focal_loss,
-                                         softmax_cross_entropy, softmax_focal_loss)
-from ..functional.fused_focal import sigmoid_focal_loss_sum
-from ..functional.mask import select_label_maps
+from ..functional.category.conventions import binary_loss, softmax_loss
+from ..functional.category.cross_entropy import (binary_cross_entropy,
+                                                 softmax_cross_entropy)
+from ..functional.category.focal import sigmoid_focal_loss, softmax_focal_loss
+from ..functional.category.labels import (DEFAULT_IGNORE_INDEX,
+                                          check_background_channel,
+                                          select_label_maps)
+from ..functional.fused.focal import sigmoid_focal_loss_sum
 from ..functional.validation import check_class_weight, check_number
 from ..registry import MODELS
 from .base import BaseLoss
@@ -60,7 +63,7 @@ class CategoryLoss(BaseLoss):
 
     def binary(self, elementwise, fused, pred, target, weight, reduction, avg_factor,
                **options) -> Tensor:
-        """:func:`~mmdet_losses.functional.category.binary_loss` with this loss's
+        """:func:`~mmdet_losses.functional.category.conventions.binary_loss` with this loss's
         checks."""
         check = self.data_check_due(pred)
         if check and not self._background_checked and not self.quality \
@@ -76,7 +79,7 @@ class CategoryLoss(BaseLoss):
 
     def softmax(self, elementwise, pred, target, weight, reduction, avg_factor,
                 **options) -> Tensor:
-        """:func:`~mmdet_losses.functional.category.softmax_loss` with this loss's
+        """:func:`~mmdet_losses.functional.category.conventions.softmax_loss` with this loss's
         checks."""
         return softmax_loss(elementwise, pred, target, weight, reduction, avg_factor,
                             activated=self.activated, check=self.data_check_due(pred),

@@ -1,16 +1,15 @@
 """Registered GHM-C loss (Li, Liu and Wang, arXiv 1811.05181), MMDetection's name and
-arguments, vectorised (see :mod:`mmdet_losses.functional.ghmc`)."""
+arguments, vectorised (see :func:`mmdet_losses.functional.ghmc_loss`)."""
 from typing import Optional
 
 import torch
 from torch import Tensor
 
-from ..functional.category import (binary_targets, check_labels,
-                                   split_binary_target)
-from ..functional.classification import binary_cross_entropy
-from ..functional.reduction import align_weight, weight_reduce_loss
-from ..functional.ghmc import ghm_edges, ghm_weights
-from ..functional.validation import check_number
+from ..functional.category.ghmc import ghmc_loss
+from ..functional.category.labels import (binary_targets, check_labels,
+                                          split_binary_target)
+from ..functional.reduction import weight_reduce_loss
+from ..functional.validation import check_int, check_number
 from ..registry import MODELS
 from .base import BaseLoss
 
@@ -42,15 +41,13 @@ class GHMC(BaseLoss):
     def __init__(self, bins: int = 10, momentum: float = 0.0, use_sigmoid: bool = True,
                  loss_weight: float = 1.0, reduction: str = 'mean') -> None:
         super().__init__(reduction, loss_weight)
-        if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
-            raise ValueError(f'bins must be an int >= 1, got {bins!r}')
+        bins = check_int('bins', bins, low=1)
         if not use_sigmoid:
             raise ValueError(f'GHMC is a sigmoid loss: use_sigmoid must be True, got '
                              f'{use_sigmoid!r}')
         self.bins = bins
         self.momentum = check_number('momentum', momentum, 0.0, 1.0, high_open=True)
         self.use_sigmoid = True
-        self.register_buffer('edges', ghm_edges(bins), persistent=False)
         self.register_buffer('acc_sum', torch.zeros(bins))
 
     def loss_kwargs(self):
@@ -64,15 +61,10 @@ class GHMC(BaseLoss):
             if check:
                 check_labels(target, pred.shape[-1])
             target = binary_targets(target, pred.shape[-1], pred.dtype)
-        valid = torch.ones_like(pred, dtype=torch.bool) if weight is None else \
-            (align_weight(weight, pred) > 0).expand_as(pred)
-        pred = torch.where(valid, pred, pred.new_zeros(()))
-        g = (torch.sigmoid(pred.detach()) - target.to(pred.dtype)).abs()
-        ghm, num_valid, new_acc = ghm_weights(g, valid, self.edges, self.acc_sum,
-                                              self.momentum)
+        loss, num_valid, new_acc = ghmc_loss(pred, target, weight, self.bins,
+                                             self.acc_sum, self.momentum)
         if new_acc is not None and self.training:
             self.acc_sum.copy_(new_acc.to(self.acc_sum.dtype))
-        loss = binary_cross_entropy(pred, target)
         if reduction == 'mean':
-            return weight_reduce_loss(loss, ghm.to(loss.dtype), reduction, num_valid)
-        return weight_reduce_loss(loss, ghm.to(loss.dtype), reduction)
+            return weight_reduce_loss(loss, None, reduction, num_valid)
+        return weight_reduce_loss(loss, None, reduction)

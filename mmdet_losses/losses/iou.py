@@ -3,7 +3,7 @@
 Every loss of the ``1 - IoU + penalty`` form (IoU in ``'linear'`` mode, GIoU, DIoU,
 CIoU, EIoU, SIoU, MPDIoU, Shape-IoU, PIoU) takes ``inner_ratio`` (Inner-IoU) and
 ``focaler_range`` (Focaler-IoU), see
-:mod:`mmdet_losses.functional.iou_modifiers`.
+:mod:`mmdet_losses.functional.location.modifiers`.
 
 ``pred`` and ``target`` are ``(N, 4)`` decoded boxes (x1y1x2y2), so RetinaNet-style
 heads need ``reg_decoded_bbox=True``. ``weight`` may be ``(N,)`` (FCOS's centerness)
@@ -16,12 +16,15 @@ from typing import Optional, Sequence
 
 import torch
 
-from ..functional import iou as F_iou
-from ..functional.box_geometry import check_iou_modifiers
 from ..functional.compile import maybe_compiled
-from ..functional.fused_iou import fused_kernel_for, iou_family_reduce
-from ..functional.iou_modifiers import check_modifiable_mode
-from ..functional.validation import check_choice, check_number
+from ..functional.fused.iou import fused_kernel_for, iou_family_reduce
+from ..functional.location import iou as F_iou
+from ..functional.location.geometry import BOX_EPS
+from ..functional.location.iou_shape import siou_loss
+from ..functional.location.nwd import nwd_loss
+from ..functional.validation import (check_choice, check_iou_mode,
+                                     check_iou_modifiers, check_modifiable_mode,
+                                     check_number)
 from ..registry import MODELS
 from .base import BaseLoss
 
@@ -40,7 +43,7 @@ class _IoUFamilyLoss(BaseLoss):
 
     element_dims = 1  # (N, 4) boxes -> (N,) losses
 
-    def __init__(self, eps: float = 1e-6, alpha: float = 1.0,
+    def __init__(self, eps: float = BOX_EPS, alpha: float = 1.0,
                  reduction: str = 'mean', loss_weight: float = 1.0,
                  inner_ratio: Optional[float] = None,
                  focaler_range: Optional[Sequence[float]] = None) -> None:
@@ -61,7 +64,7 @@ class _IoUFamilyLoss(BaseLoss):
 
     def weighted_loss(self, pred, target, weight, reduction, avg_factor, **kwargs):
         """``'mean'``/``'sum'`` of a loss and options that a fused kernel covers
-        (:func:`~mmdet_losses.functional.fused_iou.fused_kernel_for`) run fused;
+        (:func:`~mmdet_losses.functional.fused.iou.fused_kernel_for`) run fused;
         the rest element-wise."""
         options = {**self.loss_kwargs(), **kwargs}
         kernel = fused_kernel_for(type(self).loss_fn, options, weight, reduction,
@@ -89,7 +92,7 @@ class IoULoss(_IoUFamilyLoss):
 
     loss_fn = staticmethod(maybe_compiled(F_iou.iou_loss))
 
-    def __init__(self, mode: str = 'log', eps: float = 1e-6, alpha: float = 1.0,
+    def __init__(self, mode: str = 'log', eps: float = BOX_EPS, alpha: float = 1.0,
                  reduction: str = 'mean', loss_weight: float = 1.0,
                  inner_ratio: Optional[float] = None,
                  focaler_range: Optional[Sequence[float]] = None,
@@ -100,7 +103,7 @@ class IoULoss(_IoUFamilyLoss):
             mode = 'linear'
         super().__init__(eps, alpha, reduction, loss_weight, inner_ratio,
                          focaler_range)
-        F_iou.check_iou_mode(mode, self.alpha)
+        check_iou_mode(mode, self.alpha)
         if inner_ratio is not None or focaler_range is not None:
             check_modifiable_mode(mode, inner_ratio, focaler_range)
         self.mode = mode
@@ -135,7 +138,7 @@ class CIoULoss(_IoUFamilyLoss):
 
     loss_fn = staticmethod(maybe_compiled(F_iou.ciou_loss))
 
-    def __init__(self, eps: float = 1e-6, alpha: float = 1.0,
+    def __init__(self, eps: float = BOX_EPS, alpha: float = 1.0,
                  aspect_iou_threshold: Optional[float] = None,
                  reduction: str = 'mean', loss_weight: float = 1.0,
                  inner_ratio: Optional[float] = None,
@@ -164,7 +167,7 @@ class EIoULoss(_IoUFamilyLoss):
 
     loss_fn = staticmethod(maybe_compiled(F_iou.eiou_loss))
 
-    def __init__(self, eps: float = 1e-6, alpha: float = 1.0,
+    def __init__(self, eps: float = BOX_EPS, alpha: float = 1.0,
                  focal_gamma: Optional[float] = None, reduction: str = 'mean',
                  loss_weight: float = 1.0, inner_ratio: Optional[float] = None,
                  focaler_range: Optional[Sequence[float]] = None) -> None:
@@ -187,9 +190,9 @@ class SIoULoss(_IoUFamilyLoss):
         theta: shape-cost exponent, in ``[1, 10]`` (paper: 4).
     """
 
-    loss_fn = staticmethod(maybe_compiled(F_iou.siou_loss))
+    loss_fn = staticmethod(maybe_compiled(siou_loss))
 
-    def __init__(self, eps: float = 1e-6, alpha: float = 1.0, theta: float = 4.0,
+    def __init__(self, eps: float = BOX_EPS, alpha: float = 1.0, theta: float = 4.0,
                  reduction: str = 'mean', loss_weight: float = 1.0,
                  inner_ratio: Optional[float] = None,
                  focaler_range: Optional[Sequence[float]] = None) -> None:
@@ -225,7 +228,7 @@ class WIoULoss(_IoUFamilyLoss):
 
     loss_fn = staticmethod(maybe_compiled(F_iou.wiou_loss))
 
-    def __init__(self, version: str = 'v3', eps: float = 1e-6, alpha: float = 1.0,
+    def __init__(self, version: str = 'v3', eps: float = BOX_EPS, alpha: float = 1.0,
                  focus_alpha: float = 1.9, focus_delta: float = 3.0,
                  momentum: float = WIOU_MOMENTUM, reduction: str = 'mean',
                  loss_weight: float = 1.0, gamma: float = 0.5) -> None:
@@ -294,9 +297,9 @@ class NWDLoss(BaseLoss):
 
     element_dims = 1
 
-    loss_fn = staticmethod(maybe_compiled(F_iou.nwd_loss))
+    loss_fn = staticmethod(maybe_compiled(nwd_loss))
 
-    def __init__(self, constant: float = 12.8, eps: float = 1e-6,
+    def __init__(self, constant: float = 12.8, eps: float = BOX_EPS,
                  reduction: str = 'mean', loss_weight: float = 1.0) -> None:
         super().__init__(reduction, loss_weight)
         self.constant = check_number('constant', constant, low=0.0, low_open=True)

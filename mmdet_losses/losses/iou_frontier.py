@@ -1,12 +1,14 @@
 """Registered MPDIoU, Shape-IoU and Powerful-IoU losses: the IoU-family contract of
 :class:`~mmdet_losses.losses.iou._IoUFamilyLoss` (``eps``, ``alpha``, ``inner_ratio``,
-``focaler_range``) around :mod:`mmdet_losses.functional.iou_frontier`. Decoded
+``focaler_range``) around :mod:`mmdet_losses.functional.location`. Decoded
 ``(N, 4)`` boxes; ``'none'`` gives ``(N,)``."""
 from typing import Optional, Sequence
 
-from ..functional import iou_frontier as F_frontier
 from ..functional.compile import maybe_compiled
-from ..functional.validation import check_choice, check_number
+from ..functional.location import iou_corners as F_corners
+from ..functional.location.geometry import BOX_EPS
+from ..functional.location.iou_shape import shape_iou_loss
+from ..functional.validation import check_choice, check_image_size, check_number
 from ..registry import MODELS
 from .iou import _IoUFamilyLoss
 
@@ -24,15 +26,15 @@ class MPDIoULoss(_IoUFamilyLoss):
             every IoU-family loss.
     """
 
-    loss_fn = staticmethod(maybe_compiled(F_frontier.mpdiou_loss))
+    loss_fn = staticmethod(maybe_compiled(F_corners.mpdiou_loss))
 
-    def __init__(self, image_size: Sequence[float], eps: float = 1e-6,
+    def __init__(self, image_size: Sequence[float], eps: float = BOX_EPS,
                  alpha: float = 1.0, reduction: str = 'mean',
                  loss_weight: float = 1.0, inner_ratio: Optional[float] = None,
                  focaler_range: Optional[Sequence[float]] = None) -> None:
         super().__init__(eps, alpha, reduction, loss_weight, inner_ratio,
                          focaler_range)
-        self.image_size = F_frontier.check_image_size(image_size)
+        self.image_size = check_image_size(image_size)
 
     def loss_kwargs(self):
         return {'image_size': self.image_size, **super().loss_kwargs()}
@@ -50,9 +52,9 @@ class ShapeIoULoss(_IoUFamilyLoss):
             every IoU-family loss.
     """
 
-    loss_fn = staticmethod(maybe_compiled(F_frontier.shape_iou_loss))
+    loss_fn = staticmethod(maybe_compiled(shape_iou_loss))
 
-    def __init__(self, scale: float = 0.0, theta: float = 4.0, eps: float = 1e-6,
+    def __init__(self, scale: float = 0.0, theta: float = 4.0, eps: float = BOX_EPS,
                  alpha: float = 1.0, reduction: str = 'mean',
                  loss_weight: float = 1.0, inner_ratio: Optional[float] = None,
                  focaler_range: Optional[Sequence[float]] = None) -> None:
@@ -76,15 +78,15 @@ class PIoULoss(_IoUFamilyLoss):
             every IoU-family loss.
     """
 
-    loss_fn = staticmethod(maybe_compiled(F_frontier.piou_loss))
+    loss_fn = staticmethod(maybe_compiled(F_corners.piou_loss))
 
     def __init__(self, version: str = 'v1', focus_lambda: float = 1.3,
-                 eps: float = 1e-6, alpha: float = 1.0, reduction: str = 'mean',
+                 eps: float = BOX_EPS, alpha: float = 1.0, reduction: str = 'mean',
                  loss_weight: float = 1.0, inner_ratio: Optional[float] = None,
                  focaler_range: Optional[Sequence[float]] = None) -> None:
         super().__init__(eps, alpha, reduction, loss_weight, inner_ratio,
                          focaler_range)
-        self.version = check_choice('version', version, F_frontier.PIOU_VERSIONS)
+        self.version = check_choice('version', version, F_corners.PIOU_VERSIONS)
         self.focus_lambda = check_number('focus_lambda', focus_lambda, low=0.0,
                                          low_open=True)
 

@@ -5,9 +5,9 @@ from functools import partial
 
 from torch import Tensor
 
-from ..functional.fused_quality import quality_focal_loss_sum, varifocal_loss_sum
-from ..functional.quality import (distribution_focal_loss, quality_focal_loss,
-                                  varifocal_loss)
+from ..functional.category.quality import quality_focal_loss, varifocal_loss
+from ..functional.fused.quality import quality_focal_loss_sum, varifocal_loss_sum
+from ..functional.location.distribution import distribution_focal_loss
 from ..functional.validation import check_number
 from ..registry import MODELS
 from .base import BaseLoss
@@ -24,7 +24,7 @@ def _sigmoid_only(name: str, use_sigmoid) -> bool:
 @MODELS.register_module()
 class QualityFocalLoss(CategoryLoss):
     """Quality Focal Loss (GFL, Li et al., arXiv 2006.04388), see
-    :func:`~mmdet_losses.functional.quality.quality_focal_loss`.
+    :func:`~mmdet_losses.functional.quality_focal_loss`.
 
     ``pred`` ``(N, C)`` logits; ``target`` a ``(labels, scores)`` tuple as
     MMDetection's heads pass it (``labels`` ``(N,)`` with ``C`` = background,
@@ -61,7 +61,7 @@ class QualityFocalLoss(CategoryLoss):
 @MODELS.register_module()
 class VarifocalLoss(CategoryLoss):
     """Varifocal Loss (VarifocalNet, Zhang et al., arXiv 2008.13367), see
-    :func:`~mmdet_losses.functional.quality.varifocal_loss`.
+    :func:`~mmdet_losses.functional.varifocal_loss`.
 
     ``pred`` ``(N, C)`` logits; ``target`` an ``(N, C)`` IoU-aware float target (as
     MMDetection's ``VFNetHead`` passes it) or a ``(labels, scores)`` tuple; ``'none'``
@@ -98,7 +98,7 @@ class VarifocalLoss(CategoryLoss):
 @MODELS.register_module()
 class DistributionFocalLoss(BaseLoss):
     """Distribution Focal Loss (GFL, Li et al., arXiv 2006.04388), see
-    :func:`~mmdet_losses.functional.quality.distribution_focal_loss`.
+    :func:`~mmdet_losses.functional.distribution_focal_loss`.
 
     ``pred`` ``(N, n + 1)`` logits over the bins ``0..n``; ``target`` ``(N,)`` float
     distances in bin units in ``[0, n]``; ``weight`` ``(N,)``; ``'none'`` gives

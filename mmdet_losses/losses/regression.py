@@ -10,11 +10,11 @@ its weighted mean is not, and a zero weight must give 0, not ``0 * inf = NaN``.
 import torch
 
 from ..functional.compile import maybe_compiled
-from ..functional.ghm import ghmr_loss
+from ..functional.location.coordinate import (balanced_l1_loss, l1_loss, l2_loss,
+                                              smooth_l1_loss)
+from ..functional.location.ghmr import ghmr_loss
 from ..functional.reduction import AVG_EPS, align_weight, reduce_sum
-from ..functional.regression import (balanced_l1_loss, l1_loss, l2_loss,
-                                     smooth_l1_loss)
-from ..functional.validation import check_number
+from ..functional.validation import check_int, check_number
 from ..registry import MODELS
 from .base import BaseLoss
 
@@ -118,9 +118,7 @@ class GHMR(BaseLoss):
                  reduction: str = 'mean', loss_weight: float = 1.0) -> None:
         super().__init__(reduction, loss_weight)
         self.mu = check_number('mu', mu, low=0.0, low_open=True)
-        if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
-            raise ValueError(f'bins must be an int >= 1, got {bins!r}')
-        self.bins = bins
+        self.bins = check_int('bins', bins, low=1)
         self.momentum = check_number('momentum', momentum, 0.0, 1.0, high_open=True)
         self.register_buffer('acc_sum', torch.zeros(bins))
 

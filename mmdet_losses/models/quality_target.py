@@ -9,7 +9,7 @@ head of this package, with the package's one box geometry.
 import torch
 from torch import Tensor
 
-from ..functional.box_geometry import aligned_box_terms, upcast_boxes
+from ..functional.location.geometry import aligned_box_terms, upcast_boxes
 
 
 def iou_quality_target(pred_boxes: Tensor, target_boxes: Tensor, labels: Tensor,

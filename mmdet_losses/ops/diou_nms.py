@@ -45,9 +45,9 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from ..functional.box_geometry import aligned_box_terms
 from ..functional.compile import maybe_compiled
 from ..functional.dtypes import compute_dtype
+from ..functional.location.geometry import aligned_box_terms
 from ..functional.validation import check_number
 
 #: Boxes of the first block of the greedy pass (whose own pairwise matrix is
@@ -268,7 +268,7 @@ def diou_nms(boxes: Tensor, scores: Tensor, iou_threshold: float,
     Args:
         boxes: ``(N, 4)`` boxes, x1y1x2y2 (any real dtype; half precision and integers
             are computed in float32). Zero-area and inverted boxes are legal: their
-            IoU is 0 (see :mod:`~mmdet_losses.functional.box_geometry`).
+            IoU is 0 (see :mod:`~mmdet_losses.functional.location.geometry`).
         scores: ``(N,)`` scores; ties keep the input order.
         iou_threshold: in ``[0, 1]``.
         beta: ``> 0``; large values approach plain NMS.

@@ -1,17 +1,10 @@
-r"""Gradient Harmonizing Mechanism for classification, GHM-C (Li, Liu and Wang, AAAI
-2019, arXiv 1811.05181), vectorised: no loop over bins, no host synchronisation.
-
-The gradient norm of BCE with respect to the logit is ``g = |sigmoid(x) - t|``. The
-paper splits ``[0, 1]`` into ``M`` bins of width ``1/M`` (``bins``), counts the valid
-elements in each (``R_j``, optionally as an exponential moving average with
-``momentum``) and weighs every element by ``beta_i = N / GD(g_i)``, the gradient
-density ``GD = R_j M`` being estimated per bin; MMDetection's form, reproduced here,
-weighs by ``N / R_j`` and divides by the number of non-empty bins ``n``:
-
-.. math::
-    L_{GHM-C} = \frac{1}{N} \sum_i \frac{N}{n\, R_{j(i)}}\, \mathrm{BCE}(x_i, t_i)
-
-with ``N`` the number of valid elements. The weights are constants for the gradient.
+"""The gradient density of the Gradient Harmonizing Mechanism (Li, Liu and Wang, AAAI
+2019, arXiv 1811.05181), shared by GHM-C (:mod:`.category.ghmc`) and GHM-R
+(:mod:`.location.ghmr`): the gradient norms of a batch counted in ``M`` bins of width
+``1/M`` (optionally as an exponential moving average), and each element's weight
+``N / (n R_j)`` from its bin's count ``R_j`` (MMDetection's form: ``n`` the number of
+non-empty bins, ``N`` the number of valid elements). Vectorised: no loop over bins,
+no host synchronisation.
 """
 from typing import Optional, Tuple
 

@@ -1,148 +1,26 @@
-"""The label conventions of the category losses, written once, and the one place that
-chooses between a fused kernel and the plain element-wise path.
+"""MMDetection's conventions applied to a category loss, written once, and the one
+place that chooses between a fused kernel and the plain element-wise path.
 
-MMDetection's conventions:
-
-* A **binary** (sigmoid) loss scores ``C`` foreground classes with ``pred (N, C)``.
-  Its target is ``(N,)`` integer labels, ``C`` meaning background (an all-zero target
-  row); or ``(N, C)`` float (soft) targets, or integer 0/1 ones (used as floats,
-  as MMDetection does); or, for the quality losses, a ``(labels, scores)`` tuple:
-  the label column's target is the score (an IoU), the others 0. Labels equal to ``ignore_index`` give rows of weight 0.
-* A **softmax** loss scores ``C + 1`` logits (the last one background) with
-  ``(N,)`` integer labels; label ``ignore_index`` (-100 by default) is ignored.
-
-Rules that hold for every category loss:
+The labels and targets are :mod:`.labels`'. Rules that hold for every category loss:
 
 * Where an element's weight is 0 (or its row is ignored) the logits are replaced by a
   constant before the loss sees them, so garbage there (inf, NaN) contributes exactly
   0 to the value and the gradient; ``pred`` still gets a gradient everywhere.
-* ``weight`` takes every shape of :func:`~.reduction.align_weight`, MMDetection's
-  flat ``(N * C,)`` weights (FSAF) included.
+* ``weight`` takes every shape of :func:`~mmdet_losses.functional.reduction.
+  align_weight`, MMDetection's flat ``(N * C,)`` weights (FSAF) included.
 * ``avg_non_ignore`` with ``'mean'`` and no ``avg_factor`` averages over the valid
   elements, counted on the device (no host synchronisation).
-* Data checks (label range) cost one host synchronisation; callers choose when to run
-  them (``check``).
+* Labels equal to ``ignore_index`` give rows of weight 0.
 """
-from typing import Callable, Optional, Tuple, Union
+from typing import Callable, Optional, Union
 
 import torch
 from torch import Tensor
 
-from .fused_binary import upcast
-from .reduction import align_weight, reduce_sum, weight_reduce_loss
-from .validation import check_same_shape
-
-DEFAULT_IGNORE_INDEX = -100
-QualityTarget = Tuple[Tensor, Tensor]
-CategoryTarget = Union[Tensor, QualityTarget]
-
-
-def check_labels(labels: Tensor,
-                 max_label: int,
-                 ignore_index: Optional[int] = None,
-                 name: str = 'labels') -> None:
-    """Raise ``ValueError`` if a label (other than ``ignore_index``) is outside
-    ``[0, max_label]``. One device synchronisation."""
-    if labels.numel() == 0:
-        return
-    if ignore_index is not None:
-        labels = labels.masked_fill(labels == ignore_index, 0)
-    low, high = (int(v) for v in torch.aminmax(labels))
-    if low < 0 or high > max_label:
-        bad = low if low < 0 else high
-        ignored = '' if ignore_index is None else \
-            f' (or ignore_index={ignore_index})'
-        raise ValueError(f'{name} must lie in [0, {max_label}]{ignored}, '
-                         f'got {bad}')
-
-
-def check_background_channel(labels: Tensor, num_classes: int, loss_name: str) -> None:
-    """Raise if no label is the background index ``C`` while label ``C - 1`` is the
-    majority: the head predicts ``C + 1`` channels for a sigmoid loss (its config
-    lacks ``use_sigmoid=True``, which MMDetection's heads read from ``loss_cls``).
-    One channel is never a softmax head's ``C + 1`` (that head would have no
-    foreground class), so a single-channel prediction passes whatever its labels
-    (``GuidedAnchorHead``'s location loss gives all-zero labels for an image without
-    objects). One device synchronisation."""
-    if num_classes < 2 or bool((labels == num_classes).any()):
-        return
-    if int((labels == num_classes - 1).sum()) * 2 > labels.numel():
-        raise ValueError(
-            f'{loss_name}(use_sigmoid=True) got pred with {num_classes} channels and '
-            f'no label {num_classes} (background), while label {num_classes - 1} is '
-            'the majority: the head predicts C + 1 channels. MMDetection heads read '
-            "use_sigmoid from the loss config: set use_sigmoid=True in the head's "
-            'loss_cls, or use_sigmoid=False for a softmax loss.')
-
-
-def check_label_shape(pred: Tensor, labels: Tensor) -> None:
-    """Integer labels are ``(N,)`` for an ``(N, channels)`` prediction."""
-    if pred.dim() != 2:
-        raise ValueError(f'pred must have shape (N, num_channels) with integer '
-                         f'labels, got {tuple(pred.shape)}')
-    if labels.shape != pred.shape[:1]:
-        raise ValueError(f'labels must have shape (N,) = ({pred.shape[0]},) for '
-                         f'pred of shape {tuple(pred.shape)}, got '
-                         f'{tuple(labels.shape)}')
-
-
-def binary_targets(labels: Tensor, num_classes: int,
-                   dtype: torch.dtype = torch.float32) -> Tensor:
-    """``(N,)`` labels in ``[0, C]`` to ``(N, C)`` one-hot targets of ``dtype``;
-    label ``C`` (background) gives a row of zeros."""
-    return torch.nn.functional.one_hot(
-        labels.long().clamp(min=0, max=num_classes), num_classes + 1)[:, :num_classes].to(dtype)
-
-
-def _float_dtype(pred: Tensor) -> torch.dtype:
-    return upcast(pred).dtype if pred.is_floating_point() else torch.float32
-
-
-def split_binary_target(pred: Tensor, target: CategoryTarget, quality: bool,
-                        loss_name: str, check: bool = True
-                        ) -> Tuple[Tensor, Optional[Tensor]]:
-    """Check a binary loss's target against ``pred`` and return ``(labels or dense
-    target, scores or None)``; integer targets of ``pred``'s shape come back as
-    float targets (``check``: after a range check, one host synchronisation)."""
-    if isinstance(target, (tuple, list)):
-        if not quality:
-            raise TypeError(f'{loss_name} takes integer labels or a float target, got '
-                            'a tuple: (labels, scores) targets are for the quality '
-                            'losses (QualityFocalLoss, VarifocalLoss)')
-        if len(target) != 2:
-            raise ValueError(f'{loss_name} takes a (labels, scores) tuple, got '
-                             f'{len(target)} items')
-        labels, scores = target
-        if labels.is_floating_point() or not scores.is_floating_point():
-            raise TypeError(f'{loss_name} takes (labels, scores) as (integer, float) '
-                            f'tensors, got ({labels.dtype}, {scores.dtype})')
-        if pred.dim() != 2 or labels.shape != pred.shape[:1] \
-                or scores.shape != pred.shape[:1]:
-            raise ValueError(f'{loss_name}: labels and scores must have shape (N,) = '
-                             f'({pred.shape[0] if pred.dim() else 1},) for pred of '
-                             f'shape {tuple(pred.shape)}, got {tuple(labels.shape)} '
-                             f'and {tuple(scores.shape)}')
-        return labels, scores
-    if not isinstance(target, Tensor):
-        raise TypeError(f'{loss_name}: target must be a tensor'
-                        f'{" or a (labels, scores) tuple" if quality else ""}, '
-                        f'got {type(target).__name__}')
-    if not target.is_floating_point() and target.shape == pred.shape:
-        # Integer targets of pred's shape are binary targets, as MMDetection takes
-        # them (SABL's bucket classification passes its 0/1 targets as long).
-        if check and target.dtype != torch.bool:
-            check_labels(target, 1, name=f'{loss_name}: integer targets of pred\'s '
-                         f'shape {tuple(pred.shape)} (binary targets)')
-        target = target.to(_float_dtype(pred))
-    if target.is_floating_point():
-        check_same_shape(pred, target, 'pred and float target')
-        return target, None
-    if quality:
-        raise TypeError(f'{loss_name} takes a (labels, scores) tuple or an (N, C) '
-                        f'float target, got integer labels of shape '
-                        f'{tuple(target.shape)}')
-    check_label_shape(pred, target)
-    return target, None
+from ..dtypes import compute_dtype, upcast
+from ..reduction import align_weight, reduce_sum, weight_reduce_loss
+from .labels import (DEFAULT_IGNORE_INDEX, CategoryTarget, binary_targets,
+                     check_label_shape, check_labels, split_binary_target)
 
 
 def binary_loss(elementwise: Callable[..., Tensor],
@@ -205,7 +83,7 @@ def binary_loss(elementwise: Callable[..., Tensor],
         if avg_non_ignore and avg_factor is None and reduction == 'mean':
             avg_factor = valid.sum() * num_classes
     if class_weight is not None:
-        class_weight = class_weight.to(_float_dtype(pred))
+        class_weight = class_weight.to(compute_dtype(pred))
         weight = class_weight if weight is None else weight * class_weight
     numel = pred.numel() // num_classes if sum_classes and pred.dim() else pred.numel()
     needs_grad = (weight is not None and weight.requires_grad) or \
@@ -216,7 +94,7 @@ def binary_loss(elementwise: Callable[..., Tensor],
             extra['label_smoothing'] = label_smoothing
         total = fused(pred, labels_or_dense, weight, **hyper, **extra)
         return reduce_sum(total, numel, reduction, avg_factor)
-    dtype = _float_dtype(pred)
+    dtype = compute_dtype(pred)
     pred = pred.to(dtype)
     if integer:
         dense = binary_targets(labels_or_dense, num_classes, dtype)

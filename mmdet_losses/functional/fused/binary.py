@@ -30,15 +30,11 @@ from typing import Callable, Dict, NamedTuple, Optional, Tuple, Union
 import torch
 from torch import Tensor
 
-from .compile import MaybeCompiled, maybe_compiled
+from ..compile import MaybeCompiled, maybe_compiled
+from ..dtypes import upcast
 
 Target = Union[float, Tensor]
 Terms = Callable[..., Tuple[Optional[Tensor], Optional[Tensor]]]
-
-
-def upcast(x: Tensor) -> Tensor:
-    """float16/bfloat16 to float32; other dtypes unchanged."""
-    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
 
 
 class LogitTerms(NamedTuple):

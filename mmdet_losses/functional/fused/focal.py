@@ -1,5 +1,6 @@
 r"""Fused sigmoid Focal Loss / binary cross-entropy on the fused binary engine
-(:mod:`~mmdet_losses.functional.fused_binary`): a weighted sum in one pass with an
+(:mod:`.binary`; the plain autograd reference is
+:func:`~mmdet_losses.functional.category.focal.sigmoid_focal_loss`): a weighted sum in one pass with an
 analytic backward.
 
 Gradient, with ``p = sigmoid(x)``, ``q = p (1 - t) + (1 - p) t`` (the expected
@@ -18,7 +19,8 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
-from .fused_binary import Target, binary_logit_terms, fused_binary_sum, register_terms
+from ..dtypes import compute_dtype
+from .binary import Target, binary_logit_terms, fused_binary_sum, register_terms
 
 
 def focal_terms(x: Tensor, t: Target, hyper: Tuple[float, Optional[float]],
@@ -83,8 +85,7 @@ def sigmoid_focal_loss_sum(pred: Tensor,
     smoothing = float(label_smoothing)
     if target.is_floating_point():
         if smoothing:
-            target = target.to(pred.dtype if pred.dtype == torch.float64
-                               else torch.float32) * (1 - smoothing) + 0.5 * smoothing
+            target = target.to(compute_dtype(pred)) * (1 - smoothing) + 0.5 * smoothing
         return fused_binary_sum('focal', pred, target, weight, hyper)
     return fused_binary_sum('focal', pred, target, weight, hyper,
                             negative_t=0.5 * smoothing,

@@ -1,6 +1,7 @@
 r"""Fused Quality Focal Loss and Varifocal Loss on the fused binary engine
-(:mod:`~mmdet_losses.functional.fused_binary`); the plain autograd references are
-:func:`~.quality.quality_focal_loss` and :func:`~.quality.varifocal_loss`.
+(:mod:`.binary`); the plain autograd references are
+:func:`~mmdet_losses.functional.category.quality.quality_focal_loss` and
+:func:`~mmdet_losses.functional.category.quality.varifocal_loss`.
 
 With ``p = sigmoid(x)``, ``d = p - t``, ``BCE = (1 - t) x + softplus(-x)`` and
 ``dBCE/dx = p - t``, ``dp/dx = p (1 - p)``:
@@ -27,11 +28,8 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
-from .fused_binary import Target, binary_logit_terms, fused_binary_sum, register_terms
-
-
-def _tiny(x: Tensor) -> float:
-    return torch.finfo(x.dtype).tiny
+from ..dtypes import tiny
+from .binary import Target, binary_logit_terms, fused_binary_sum, register_terms
 
 
 def _abs_power(value: Tensor, power: float) -> Tensor:
@@ -39,7 +37,7 @@ def _abs_power(value: Tensor, power: float) -> Tensor:
         return value * value
     if power == 1:
         return value.abs()
-    return value.abs().clamp(min=_tiny(value)).pow(power) if power else \
+    return value.abs().clamp(min=tiny(value)).pow(power) if power else \
         torch.ones_like(value)
 
 
@@ -59,7 +57,7 @@ def qfl_terms(x: Tensor, t: Target, hyper: Tuple[float], need_loss: bool,
         elif beta == 0:
             grad = d
         else:
-            slope = torch.sign(d) * d.abs().clamp(min=_tiny(x)).pow(beta - 1)
+            slope = torch.sign(d) * d.abs().clamp(min=tiny(x)).pow(beta - 1)
             grad = modulator * d + beta * slope * p * p_neg * bce
     return loss, grad
 
@@ -75,7 +73,7 @@ def vfl_terms(x: Tensor, t: Target, hyper: Tuple[float, float, bool],
         d, ratio = p, p_neg
     else:
         d = p - t
-        ratio = p * p_neg / d.clamp(min=_tiny(x))
+        ratio = p * p_neg / d.clamp(min=tiny(x))
     negative_factor = alpha * _abs_power(d, gamma)
     if isinstance(t, float):
         positive = t > 0

@@ -1,10 +1,11 @@
 r"""Hand-derived gradients of the IoU-family losses in their box terms.
 
-Each function takes the box terms (:func:`~.box_geometry.aligned_box_terms`) and
+Each function takes the box terms (:func:`~mmdet_losses.functional.location.geometry.
+aligned_box_terms`) and
 ``g``, the upstream gradient times the box's weight, and returns the loss's
 gradients in those terms (:class:`~.box_geometry_backward.TermGrads`); the chain rule
-on to the coordinates is :func:`~.box_geometry_backward.aligned_box_terms_backward`.
-Each term is computed exactly as the plain form (:mod:`.iou`) computes it, so the
+on to the coordinates is :func:`~.geometry_backward.aligned_box_terms_backward`.
+Each term is computed exactly as the plain form (``functional/location/``) computes it, so the
 two round alike. With ``P(x) = x^alpha`` (Alpha-IoU, arXiv 2110.13675) and
 ``L = 1 - P(IoU) + sum_k P(penalty_k)``:
 
@@ -76,23 +77,24 @@ autograd resolves them in the plain form, so the two gradients are equal everywh
 gradient at its bound (``x >= bound``: GIoU's ``h = 0`` for nested and coincident
 boxes, Alpha-IoU's ``x_tiny``, ``'log'``'s ``eps``); the geometry's own kinks
 (touching boxes, shared edges, inverted boxes) are listed in
-:mod:`.box_geometry_backward`.
+:mod:`.geometry_backward`.
 """
 
 import torch
 from torch import Tensor
 
-from .box_geometry import ASPECT_FACTOR, BoxTerms, aspect_angle_gap
-from .box_geometry_backward import TermGrads, max_share
-
+from ..dtypes import tiny
+from ..location.geometry import BOX_EPS, BoxTerms, centre_distance
+from ..location.iou import ASPECT_FACTOR, aspect_angle_gap
+from .geometry_backward import TermGrads, max_share
 
 
 def _power_grad(x: Tensor, alpha: float):
-    """d/dx of :func:`~.iou_modifiers.alpha_power`."""
+    """d/dx of :func:`~mmdet_losses.functional.location.modifiers.alpha_power`."""
     if alpha == 1:
         return 1.0
-    tiny = torch.finfo(x.dtype).tiny
-    return torch.where(x >= tiny, alpha * x.clamp(min=tiny).pow(alpha - 1), 0.0)
+    floor = tiny(x)
+    return torch.where(x >= floor, alpha * x.clamp(min=floor).pow(alpha - 1), 0.0)
 
 
 def _iou_grad(terms: BoxTerms, g: Tensor, alpha: float) -> Tensor:
@@ -103,12 +105,12 @@ def _distance_grads(terms: BoxTerms, g: Tensor, alpha: float, eps: float):
     """``d = rho^2 / (c^2 + eps)``: gradients in ``rho^2`` and ``c^2``."""
     # each term is computed as the plain form computes it (same rounding)
     per_diag = 1 / (terms.enclose_diag_sq + eps)
-    distance = terms.center_dist_sq / (terms.enclose_diag_sq + eps)
+    distance = centre_distance(terms, eps)
     g_distance = g * _power_grad(distance, alpha)
     return g_distance * per_diag, -g_distance * distance * per_diag
 
 
-def iou_term_grads(terms, pred, target, g, *, mode='log', eps=1e-6, alpha=1.0):
+def iou_term_grads(terms, pred, target, g, *, mode='log', eps=BOX_EPS, alpha=1.0):
     """IoU loss, ``mode`` ``'log'``, ``'linear'`` or ``'square'``."""
     if mode == 'log':
         g_iou = torch.where(terms.iou >= eps, -g / terms.iou.clamp(min=eps), 0.0)
@@ -119,7 +121,7 @@ def iou_term_grads(terms, pred, target, g, *, mode='log', eps=1e-6, alpha=1.0):
     return TermGrads(iou=g_iou)
 
 
-def giou_term_grads(terms, pred, target, g, *, eps=1e-6, alpha=1.0):
+def giou_term_grads(terms, pred, target, g, *, eps=BOX_EPS, alpha=1.0):
     """GIoU: the IoU, the union and the enclosing area."""
     per_area = 1 / (terms.enclose_area + eps)
     hull = (terms.enclose_area - terms.union) / (terms.enclose_area + eps)
@@ -128,7 +130,7 @@ def giou_term_grads(terms, pred, target, g, *, eps=1e-6, alpha=1.0):
                      enclose_area=g_hull * (1 - hull) * per_area)
 
 
-def diou_term_grads(terms, pred, target, g, *, eps=1e-6, alpha=1.0):
+def diou_term_grads(terms, pred, target, g, *, eps=BOX_EPS, alpha=1.0):
     """DIoU: the IoU, ``rho^2`` and ``c^2``."""
     g_rho, g_diag = _distance_grads(terms, g, alpha, eps)
     return TermGrads(iou=_iou_grad(terms, g, alpha), center_dist_sq=g_rho,
@@ -143,7 +145,7 @@ def _aspect_ratio_grads(g_atan: Tensor, w: Tensor, h: Tensor, eps: float):
     return g_ratio, -g_ratio * ratio
 
 
-def ciou_term_grads(terms, pred, target, g, *, eps=1e-6, alpha=1.0,
+def ciou_term_grads(terms, pred, target, g, *, eps=BOX_EPS, alpha=1.0,
                    aspect_iou_threshold=None):
     """CIoU: DIoU's terms and the four sizes (``v``; the trade-off constant)."""
     angle_gap = aspect_angle_gap(terms, eps)
@@ -171,7 +173,7 @@ def _side_gap_grads(g, pred_size, target_size, enclose, alpha, eps):
     return 2 * g_side * gap * per_enclose, -2 * g_side * side * enclose * per_enclose
 
 
-def eiou_term_grads(terms, pred, target, g, *, eps=1e-6, alpha=1.0,
+def eiou_term_grads(terms, pred, target, g, *, eps=BOX_EPS, alpha=1.0,
                    focal_gamma=None):
     """EIoU / Focal-EIoU: DIoU's terms, the sizes and the enclosing sides."""
     if focal_gamma is not None:
@@ -200,7 +202,7 @@ def _shape_cost_grads(g_shape, pred_size, target_size, theta, eps):
     return g_gap + g_max * pred_share, -g_gap + g_max * (1 - pred_share)
 
 
-def siou_term_grads(terms, pred, target, g, *, eps=1e-6, alpha=1.0, theta=4.0):
+def siou_term_grads(terms, pred, target, g, *, eps=BOX_EPS, alpha=1.0, theta=4.0):
     """SIoU: the IoU, the centre offsets, the enclosing sides and the sizes."""
     offset_x = terms.target_cx - terms.pred_cx
     offset_y = terms.target_cy - terms.pred_cy

@@ -1,8 +1,8 @@
-"""Quality-aware category losses and the distribution box loss, element-wise (the plain
-autograd references of the fused kernels in :mod:`.fused_quality`).
+"""Quality-aware category losses, element-wise (the plain autograd references of the
+fused kernels in ``fused/quality.py``).
 
-* Quality Focal Loss and Distribution Focal Loss: Li et al., "Generalized Focal Loss",
-  NeurIPS 2020, arXiv 2006.04388 (GFL).
+* Quality Focal Loss: Li et al., "Generalized Focal Loss", NeurIPS 2020, arXiv
+  2006.04388 (GFL).
 * Varifocal Loss: Zhang et al., "VarifocalNet", CVPR 2021, arXiv 2008.13367.
 
 Targets ``t`` are soft scores in ``[0, 1]``: the IoU of the predicted box with its
@@ -13,11 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .fused_binary import upcast
-
-
-def _tiny(x: Tensor) -> float:
-    return torch.finfo(x.dtype).tiny
+from ..dtypes import tiny, upcast
 
 
 def _probability_and_bce(x: Tensor, t: Tensor, activated: bool):
@@ -36,7 +32,7 @@ def quality_focal_loss(pred: Tensor, target: Tensor, beta: float = 2.0,
 
     ``beta = 0`` is BCE; at a hard target ``y`` in ``{0, 1}`` it is the focal loss
     without ``alpha``. The modulating factor vanishes where ``sigma = y``, unlike the
-    focal loss on soft targets (:func:`~.classification.sigmoid_focal_loss`).
+    focal loss on soft targets (:func:`~.focal.sigmoid_focal_loss`).
 
     Args:
         pred: ``(N, C)`` logits (probabilities if ``activated``).
@@ -57,7 +53,7 @@ def quality_focal_loss(pred: Tensor, target: Tensor, beta: float = 2.0,
     p, bce = _probability_and_bce(x, t, activated)
     modulator = (p - t).abs()
     if beta != 1:
-        modulator = modulator.clamp(min=_tiny(x)).pow(beta)
+        modulator = modulator.clamp(min=tiny(x)).pow(beta)
     return (modulator * bce).to(pred.dtype)
 
 
@@ -90,49 +86,6 @@ def varifocal_loss(pred: Tensor, target: Tensor, alpha: float = 0.75,
     t = target.to(x.dtype)
     p, bce = _probability_and_bce(x, t, False)
     positive = t > 0
-    negative_factor = alpha * (p - t).abs().clamp(min=_tiny(x)).pow(gamma)
+    negative_factor = alpha * (p - t).abs().clamp(min=tiny(x)).pow(gamma)
     positive_factor = t if iou_weighted else torch.ones_like(t)
     return (bce * torch.where(positive, positive_factor, negative_factor)).to(pred.dtype)
-
-
-def dfl_bins(target: Tensor, num_bins: int):
-    """The two bins around each target and their weights.
-
-    ``left = min(floor(y), n - 1)``, ``right = left + 1``, ``w_left = right - y``,
-    ``w_right = y - left``: a target of exactly ``n`` (the last bin) gets bins
-    ``n - 1`` and ``n`` with weights 0 and 1 instead of indexing bin ``n + 1``.
-    """
-    last = num_bins - 1
-    left = target.detach().floor().clamp(min=0, max=last - 1).long()
-    w_left = (left + 1).to(target.dtype) - target
-    return left, left + 1, w_left, 1 - w_left
-
-
-def distribution_focal_loss(pred: Tensor, target: Tensor) -> Tensor:
-    r"""Distribution Focal Loss (GFL, eq. 6), per distribution.
-
-    .. math::
-        DFL(S_i, S_{i+1}) = -\big((y_{i+1} - y) \log S_i + (y - y_i) \log S_{i+1}\big)
-
-    with ``S = softmax(pred)`` over the ``n + 1`` bins ``0, 1, ..., n`` and
-    ``y_i <= y <= y_{i+1}`` the two bins around the target.
-
-    Args:
-        pred: ``(N, n + 1)`` logits of the discretised distribution (``n >= 1``).
-        target: ``(N,)`` float distances in bin units, in ``[0, n]``.
-
-    Returns:
-        ``(N,)`` loss in ``pred``'s dtype.
-
-    Note:
-        A target of exactly ``n`` uses bins ``n - 1`` and ``n`` with weights 0 and 1,
-        i.e. ``-log S_n``, the limit from below. MMDetection's function indexes bin
-        ``n + 1`` there (its GFL head clamps targets to ``n - 0.01`` first).
-    """
-    x = upcast(pred)
-    y = target.to(x.dtype)
-    log_p = F.log_softmax(x, dim=-1)
-    left, right, w_left, w_right = dfl_bins(y, x.shape[-1])
-    loss = -(log_p.gather(-1, left[..., None]).squeeze(-1) * w_left
-             + log_p.gather(-1, right[..., None]).squeeze(-1) * w_right)
-    return loss.to(pred.dtype)

@@ -2,7 +2,7 @@
 
 All take ``pred`` and ``target`` of the same shape (``(N, 4)`` boxes or deltas) and
 return the element-wise loss of that shape. They follow the dtype rules of
-:mod:`.dtypes`: computed in float32 (float64 for float64 input), returned in the
+:mod:`~mmdet_losses.functional.dtypes`: computed in float32 (float64 for float64 input), returned in the
 input's floating dtype, float32 for integer input (so the mean of integer boxes is
 not truncated).
 """
@@ -11,8 +11,8 @@ import math
 import torch
 from torch import Tensor
 
-from .dtypes import compute_dtype, output_dtype
-from .validation import check_number, check_same_shape
+from ..dtypes import output_dtype, upcast_pair
+from ..validation import check_number, check_same_shape
 
 # Below this beta, Smooth L1 is computed as L1 (see smooth_l1_loss).
 SMOOTH_L1_MIN_BETA = 1e-5
@@ -30,7 +30,7 @@ def l1_loss(pred: Tensor, target: Tensor) -> Tensor:
     Returns:
         ``(*)`` loss.
     """
-    wide_pred, wide_target = upcast(pred, target)
+    wide_pred, wide_target = upcast_coordinates(pred, target)
     return (wide_pred - wide_target).abs().to(output_dtype(pred))
 
 
@@ -46,7 +46,7 @@ def l2_loss(pred: Tensor, target: Tensor) -> Tensor:
     Returns:
         ``(*)`` loss.
     """
-    wide_pred, wide_target = upcast(pred, target)
+    wide_pred, wide_target = upcast_coordinates(pred, target)
     return (wide_pred - wide_target).pow(2).to(output_dtype(pred))
 
 
@@ -76,7 +76,7 @@ def smooth_l1_loss(pred: Tensor, target: Tensor, beta: float = 1.0) -> Tensor:
         loss to within rounding, so L1 is used for them too.
     """
     check_number('beta', beta, low=0.0)
-    wide_pred, wide_target = upcast(pred, target)
+    wide_pred, wide_target = upcast_coordinates(pred, target)
     diff = (wide_pred - wide_target).abs()
     if beta >= SMOOTH_L1_MIN_BETA:
         diff = torch.where(diff < beta, 0.5 * diff * diff / beta, diff - 0.5 * beta)
@@ -118,7 +118,7 @@ def balanced_l1_loss(pred: Tensor, target: Tensor, alpha: float = 0.5,
     check_number('alpha', alpha, low=0.0, low_open=True)
     check_number('gamma', gamma, low=0.0, low_open=True)
     check_number('beta', beta, low=0.0, low_open=True)
-    wide_pred, wide_target = upcast(pred, target)
+    wide_pred, wide_target = upcast_coordinates(pred, target)
     diff = (wide_pred - wide_target).abs()
     b = math.exp(gamma / alpha) - 1
     inlier = diff.clamp(max=beta)
@@ -128,8 +128,7 @@ def balanced_l1_loss(pred: Tensor, target: Tensor, alpha: float = 0.5,
     return loss.to(output_dtype(pred))
 
 
-def upcast(pred: Tensor, target: Tensor):
-    """Check equal shapes; return both in the compute dtype of :mod:`.dtypes`."""
+def upcast_coordinates(pred: Tensor, target: Tensor):
+    """Check equal shapes; return both in the compute dtype."""
     check_same_shape(pred, target)
-    dtype = compute_dtype(pred)
-    return pred.to(dtype), target.to(dtype)
+    return upcast_pair(pred, target)

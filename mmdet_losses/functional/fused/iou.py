@@ -1,7 +1,7 @@
 r"""Fused IoU-family losses: the weighted sum and its hand-derived gradient in one
 pass over the boxes.
 
-The plain autograd forms (:mod:`.iou`) keep a dozen ``(N,)`` intermediates of the
+The plain autograd forms (``functional/location/``) keep a dozen ``(N,)`` intermediates of the
 geometry for the backward and run as many kernels each way. Here the loss is
 
 .. math:: S = \sum_i w_i L(b_i, b^{gt}_i), \qquad
@@ -10,13 +10,13 @@ geometry for the backward and run as many kernels each way. Here the loss is
 with the value from the plain function itself (so it is the reference's by
 construction) and the gradient from the hand-derived chain: the loss in its terms
 (:mod:`.iou_term_grads`, where the derivation is written out), then the terms in
-the coordinates, once for every loss (:mod:`.box_geometry_backward`). When the
+the coordinates, once for every loss (:mod:`.geometry_backward`). When the
 boxes need a gradient, the forward computes the sum and ``(N, 4)`` gradient for
 ``grad_out = 1`` in one compiled pass over the boxes, and the backward only scales
 that gradient by ``grad_out`` (in place); without one, the forward is the
 reduction alone and stores no element-wise term. A second backward through a
 retained graph recomputes the gradient from the boxes. Every pass is compiled
-(:mod:`.compile`) where a compiler is available; the plain forms stay the
+(:mod:`~mmdet_losses.functional.compile`) where a compiler is available; the plain forms stay the
 reference the kernels are tested against (``tests/test_fused_iou.py``: values,
 gradients, gradcheck, the degenerate matrix and the kinks).
 
@@ -29,12 +29,14 @@ from typing import Callable, Dict, NamedTuple, Optional, Tuple
 import torch
 from torch import Tensor
 
-from . import iou as F_iou
+from ..compile import MaybeCompiled, maybe_compiled
+from ..dtypes import output_dtype
+from ..location import iou as F_iou
+from ..location.geometry import BOX_EPS, aligned_box_terms, upcast_boxes
+from ..location.iou_shape import siou_loss
+from ..reduction import align_weight, reduce_sum
 from . import iou_term_grads as G
-from .box_geometry import aligned_box_terms, upcast_boxes
-from .box_geometry_backward import TermGrads, aligned_box_terms_backward
-from .compile import MaybeCompiled, maybe_compiled
-from .reduction import align_weight, reduce_sum
+from .geometry_backward import TermGrads, aligned_box_terms_backward
 
 
 class FusedKernel(NamedTuple):
@@ -59,7 +61,7 @@ def _make_kernel(plain, term_grads, hyper: Tuple[str, ...]) -> FusedKernel:
         return (loss * _weight_or_one(weight, loss)).sum()
 
     def box_grads(boxes, g, kwargs):
-        eps = kwargs.get('eps', 1e-6)
+        eps = kwargs.get('eps', BOX_EPS)
         terms = aligned_box_terms(*boxes, eps)
         g = torch.broadcast_to(g, terms.iou.shape)
         grads = term_grads(terms, *boxes, g, **kwargs)
@@ -77,7 +79,7 @@ def _make_kernel(plain, term_grads, hyper: Tuple[str, ...]) -> FusedKernel:
         # The sum and its gradient for grad_out = 1, in the upcast dtype.
         boxes = upcast_boxes(pred, target)
         kwargs = dict(hyper)
-        kwargs.setdefault('eps', 1e-6)   # one eps for both: the geometry is shared
+        kwargs.setdefault('eps', BOX_EPS)   # one eps for both: the geometry is shared
         loss = plain(*boxes, **kwargs)
         w = _weight_or_one(weight, loss)
         total = (loss * w).sum()
@@ -101,7 +103,7 @@ KERNELS: Dict[str, FusedKernel] = {
                          _FAMILY + ('aspect_iou_threshold', )),
     'eiou': _make_kernel(F_iou.eiou_loss, G.eiou_term_grads,
                          _FAMILY + ('focal_gamma', )),
-    'siou': _make_kernel(F_iou.siou_loss, G.siou_term_grads, _FAMILY + ('theta', )),
+    'siou': _make_kernel(siou_loss, G.siou_term_grads, _FAMILY + ('theta', )),
 }
 _BY_PLAIN = {kernel.plain: name for name, kernel in KERNELS.items()}
 # Modifiers of the IoU family that the kernels do not implement: off when None.
@@ -124,7 +126,7 @@ def fused_kernel_for(loss_fn: Callable, kwargs: Dict[str, object],
     """The one place that decides whether a reduced loss runs fused.
 
     Args:
-        loss_fn: the element-wise loss (a plain function of :mod:`.iou`, compiled
+        loss_fn: the element-wise loss (a plain function of ``location/``, compiled
             or not).
         kwargs: the keyword arguments it would be called with.
         weight: the element-wise weights, if any.
@@ -228,7 +230,7 @@ def iou_family_reduce(name: str, pred: Tensor, target: Tensor,
     through the fused sum (``reduction`` ``'mean'`` or ``'sum'``), in the dtype the
     plain path returns."""
     per_box = pred.new_zeros(()).expand(pred.shape[:-1])   # shape only, no memory
-    out_dtype = pred.dtype if pred.is_floating_point() else torch.float32
+    out_dtype = output_dtype(pred)
     if weight is not None:
         weight = align_weight(weight, per_box)
         out_dtype = torch.promote_types(out_dtype, weight.dtype)

@@ -1,7 +1,8 @@
-r"""The adjoint of :func:`~.box_geometry.aligned_box_terms`: from the gradients of a
+r"""The adjoint of :func:`~mmdet_losses.functional.location.geometry.aligned_box_terms`:
+from the gradients of a
 loss in the box terms to its gradients in the box coordinates.
 
-The fused IoU-family kernels (:mod:`.fused_iou`) differentiate each loss by hand in
+The fused IoU-family kernels (:mod:`.iou`) differentiate each loss by hand in
 its terms (``IoU``, ``rho^2``, ``c^2``, the sizes, ...; :mod:`.iou_term_grads`) and
 then call :func:`aligned_box_terms_backward` once; the chain rule through the
 geometry is written here, once, for all of them.
@@ -47,7 +48,7 @@ from typing import NamedTuple, Optional, Tuple
 import torch
 from torch import Tensor
 
-from .box_geometry import BoxTerms
+from ..location.geometry import BoxTerms
 
 Grad = Optional[Tensor]
 

@@ -1,6 +1,7 @@
 """Gradient Harmonizing Mechanism for regression, GHM-R (Li, Liu and Wang, AAAI 2019,
-arXiv 1811.05181), vectorised like GHM-C (:mod:`.ghmc`, whose bin counting it
-shares): no loop over bins, no host synchronisation.
+arXiv 1811.05181), vectorised like GHM-C (the bin counting of both is
+:mod:`~mmdet_losses.functional.gradient_density`): no loop over bins, no host
+synchronisation.
 
 GHM-R weights the Authentic Smooth L1 loss of every element by the inverse density of
 its gradient norm ``g = |d| / sqrt(d^2 + mu^2)`` in the batch, so that neither the many
@@ -11,9 +12,8 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
-from .dtypes import compute_dtype
-from .ghmc import ghm_edges, ghm_weights
-from .validation import check_same_shape
+from ..gradient_density import ghm_edges, ghm_weights
+from .coordinate import upcast_coordinates
 
 
 def asl1_loss(pred: Tensor, target: Tensor, mu: float = 0.02) -> Tensor:
@@ -26,9 +26,8 @@ def asl1_loss(pred: Tensor, target: Tensor, mu: float = 0.02) -> Tensor:
     ``hypot(d, mu) - mu`` in float32 (float64 for float64 input), so ``d^2`` cannot
     overflow. Returns ``(*)`` in that dtype.
     """
-    check_same_shape(pred, target)
-    dtype = compute_dtype(pred)
-    diff = pred.to(dtype) - target.to(dtype)
+    wide_pred, wide_target = upcast_coordinates(pred, target)
+    diff = wide_pred - wide_target
     return torch.hypot(diff, torch.full_like(diff, mu)) - mu
 
 

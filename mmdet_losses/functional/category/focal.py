@@ -1,9 +1,9 @@
-"""Category losses, element-wise, in log space: binary and softmax cross-entropy,
-sigmoid and softmax Focal Loss (Lin et al., arXiv 1708.02002).
+"""Sigmoid and softmax Focal Loss (Lin et al., arXiv 1708.02002), element-wise, in
+log space (the plain autograd reference of the fused kernel in ``fused/focal.py``).
 
-Conventions (MMDetection's, applied by :mod:`.category`): a sigmoid loss scores ``C``
-foreground classes with ``C`` logits, and the integer label ``C`` means background (an
-all-zero target row); a softmax loss scores ``C + 1`` logits, the last one background.
+Conventions (MMDetection's, :mod:`.labels`): a sigmoid loss scores ``C`` foreground
+classes with ``C`` logits, and the integer label ``C`` means background (an all-zero
+target row); a softmax loss scores ``C + 1`` logits, the last one background.
 Half-precision inputs are computed in float32 and the result is cast back to the input
 dtype.
 """
@@ -13,30 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .category import DEFAULT_IGNORE_INDEX, check_labels
-from .fused_binary import upcast as _upcast
-from .validation import check_number
-
-
-def one_hot(labels: Tensor, num_classes: Optional[int] = None) -> Tensor:
-    """One-hot encoding, as ``torch.nn.functional.one_hot`` with clear errors.
-
-    Args:
-        labels: ``(*)`` integer labels in ``[0, num_classes)``.
-        num_classes: number of classes; ``max(labels) + 1`` when ``None``.
-
-    Returns:
-        ``(*, num_classes)`` int64 tensor.
-    """
-    if labels.is_floating_point() or labels.is_complex():
-        raise TypeError(f'labels must be an integer tensor, got {labels.dtype}')
-    if num_classes is None:
-        num_classes = int(labels.max()) + 1 if labels.numel() else 0
-    elif isinstance(num_classes, bool) or not isinstance(num_classes, int) \
-            or num_classes < 0:
-        raise ValueError(f'num_classes must be an int >= 0, got {num_classes!r}')
-    check_labels(labels, num_classes - 1, name='labels')
-    return F.one_hot(labels.long(), num_classes)
+from ..dtypes import tiny, upcast
+from .labels import DEFAULT_IGNORE_INDEX
 
 
 def sigmoid_focal_loss(pred: Tensor,
@@ -74,7 +52,7 @@ def sigmoid_focal_loss(pred: Tensor,
         ``q`` is clamped at the smallest normal float before the power, so that
         saturated logits (``+-100``) and ``gamma < 1`` give finite gradients.
     """
-    x = _upcast(pred)
+    x = upcast(pred)
     t = target.to(x.dtype)
     if activated:
         p = x
@@ -85,29 +63,10 @@ def sigmoid_focal_loss(pred: Tensor,
         one_minus_pt = torch.sigmoid(x) * (1 - t) + torch.sigmoid(-x) * t
     loss = bce
     if gamma != 0:
-        tiny = torch.finfo(x.dtype).tiny
-        loss = loss * one_minus_pt.clamp(min=tiny).pow(gamma)
+        loss = loss * one_minus_pt.clamp(min=tiny(x)).pow(gamma)
     if alpha is not None:
         loss = loss * (alpha * t + (1 - alpha) * (1 - t))
     return loss.to(pred.dtype)
-
-
-def binary_cross_entropy(pred: Tensor, target: Tensor,
-                         activated: bool = False) -> Tensor:
-    r"""Binary cross-entropy with logits, element-wise.
-
-    .. math:: BCE = -t \log \sigma(x) - (1 - t) \log (1 - \sigma(x))
-
-    Args:
-        pred: ``(N, C)`` logits (probabilities if ``activated``).
-        target: ``(N, C)`` targets in ``[0, 1]``.
-        activated: ``pred`` already holds probabilities.
-
-    Returns:
-        ``(N, C)`` loss in ``pred``'s dtype.
-    """
-    return sigmoid_focal_loss(pred, target, gamma=0.0, alpha=None,
-                              activated=activated)
 
 
 def _class_alpha(alpha: Union[None, float, Sequence[float], Tensor],
@@ -159,7 +118,7 @@ def softmax_focal_loss(pred: Tensor,
     Returns:
         ``(N,)`` loss in ``pred``'s dtype.
     """
-    x = _upcast(pred)
+    x = upcast(pred)
     valid = labels != ignore_index if ignore_index is not None else None
     safe_labels = labels if valid is None else labels.masked_fill(~valid, 0)
     safe_labels = safe_labels.long()
@@ -167,50 +126,17 @@ def softmax_focal_loss(pred: Tensor,
         x = torch.where(valid[:, None], x, x.new_full((), 1.0 / x.shape[1] if activated
                                                        else 0.0))
     if activated:
-        log_p = x.clamp(min=torch.finfo(x.dtype).tiny).log()
+        log_p = x.clamp(min=tiny(x)).log()
     else:
         log_p = F.log_softmax(x, dim=1)
     log_py = log_p.gather(1, safe_labels[:, None]).squeeze(1)
     loss = -log_py
     if gamma != 0:
         one_minus_py = -torch.expm1(log_py)  # 1 - p_y, exact as p_y -> 1
-        loss = loss * one_minus_py.clamp(min=torch.finfo(x.dtype).tiny).pow(gamma)
+        loss = loss * one_minus_py.clamp(min=tiny(x)).pow(gamma)
     alpha_y = _class_alpha(alpha, safe_labels, x.shape[1], x.dtype)
     if alpha_y is not None:
         loss = loss * alpha_y
     if valid is not None:
         loss = loss * valid
-    return loss.to(pred.dtype)
-
-
-def softmax_cross_entropy(pred: Tensor,
-                          labels: Tensor,
-                          class_weight: Optional[Tensor] = None,
-                          ignore_index: Optional[int] = DEFAULT_IGNORE_INDEX,
-                          label_smoothing: float = 0.0) -> Tensor:
-    r"""Softmax cross-entropy over ``C + 1`` logits, element-wise.
-
-    .. math:: CE = -w_y \log \mathrm{softmax}(x)_y
-
-    Args:
-        pred: ``(N, C + 1)`` logits, the last one background.
-        labels: ``(N,)`` integer labels in ``[0, C]``.
-        class_weight: optional ``(C + 1,)`` per-class weights ``w``.
-        ignore_index: label whose samples get loss 0.
-        label_smoothing: in ``[0, 1)``, as in ``torch.nn.functional.cross_entropy``.
-
-    Returns:
-        ``(N,)`` loss in ``pred``'s dtype.
-    """
-    check_number('label_smoothing', label_smoothing, 0.0, 1.0, high_open=True)
-    x = _upcast(pred)
-    if class_weight is not None:
-        class_weight = class_weight.to(x)
-    ignore = DEFAULT_IGNORE_INDEX if ignore_index is None else ignore_index
-    valid = labels != ignore
-    # ignored rows: 0 to value and gradient, whatever x holds (NaN * 0 is NaN)
-    x = torch.where(valid[:, None], x, x.new_zeros(()))
-    loss = F.cross_entropy(
-        x, labels.long(), weight=class_weight, reduction='none',
-        ignore_index=ignore, label_smoothing=label_smoothing)
     return loss.to(pred.dtype)

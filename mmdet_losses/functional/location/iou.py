@@ -1,50 +1,54 @@
-"""IoU-family location losses on the one geometry core.
+r"""The IoU loss and the penalties on the enclosing box: IoU, GIoU, DIoU, CIoU, EIoU
+(and Focal-EIoU) and Wise-IoU, on the one geometry core (:mod:`.geometry`).
 
-IoU, GIoU, DIoU, CIoU, EIoU and SIoU are ``1 - IoU^alpha + sum_k P_k^alpha`` for their
-own penalties ``P_k`` (``alpha = 1``: the paper's loss; ``alpha != 1``: Alpha-IoU,
-He et al., NeurIPS 2021, arXiv 2110.13675); Focal-EIoU and WIoU scale such a loss by
-a factor, and NWD is a distance of Gaussians. All are computed from
-:func:`~.box_geometry.aligned_box_terms`; MPDIoU, Shape-IoU and PIoU are in
-:mod:`.iou_frontier`. Every loss of the ``1 - IoU + penalty`` form takes the
-Inner-IoU / Focaler-IoU modifiers (:mod:`.iou_modifiers`).
+IoU, GIoU, DIoU, CIoU and EIoU are ``1 - IoU^alpha + sum_k P_k^alpha`` for their
+own penalties ``P_k`` (:func:`~.modifiers.iou_family_form`: ``alpha = 1`` the
+paper's loss, ``alpha != 1`` Alpha-IoU) and take the Inner-IoU / Focaler-IoU
+modifiers (:mod:`.modifiers`); Focal-EIoU and WIoU scale such a loss by a factor.
+The shape costs (SIoU, Shape-IoU) are :mod:`.iou_shape`, the corner distances
+(MPDIoU, PIoU) :mod:`.iou_corners`, NWD :mod:`.nwd`.
 
 Boxes are ``(N, 4)`` (or ``(*, 4)``) in x1y1x2y2; every function returns the
 element-wise loss of shape ``(N,)`` (``(*)``) in ``pred``'s dtype (float32 for integer
 boxes).
 """
+import math
 from typing import Optional
 
 import torch
 from torch import Tensor
 
-from .box_geometry import (ASPECT_FACTOR, aligned_box_terms, aspect_angle_gap,
-                           upcast_boxes)
-from .dtypes import output_dtype as _out_dtype
-from .iou_modifiers import alpha_power as _power
-from .iou_modifiers import with_iou_modifiers
-from .validation import check_choice
+from ..dtypes import output_dtype
+from ..validation import check_iou_mode
+from .geometry import (BOX_EPS, BoxTerms, aligned_box_terms, centre_distance,
+                       upcast_boxes)
+from .modifiers import iou_family_form, with_iou_modifiers
+
+#: CIoU's ``4 / pi^2``: ``v = ASPECT_FACTOR * aspect_angle_gap(terms)^2`` in [0, 1).
+ASPECT_FACTOR = 4 / math.pi**2
 
 
+def aspect_angle_gap(terms: BoxTerms, eps: float = BOX_EPS) -> Tensor:
+    r"""CIoU's angle gap ``atan(r^gt) - atan(r)``, ``r = w / (h + eps)``, with one
+    ``atan``:
 
-def _iou_family(iou: Tensor, alpha: float, *penalties: Tensor) -> Tensor:
-    """``1 - IoU^alpha + sum_k P_k^alpha``."""
-    loss = 1 - _power(iou, alpha)
-    for penalty in penalties:
-        loss = loss + _power(penalty, alpha)
-    return loss
+    .. math::
+        \arctan r^{gt} - \arctan r = \arctan \frac{r^{gt} - r}{1 + r^{gt} r}
 
-
-def check_iou_mode(mode: str, alpha: float = 1.0) -> None:
-    """``mode`` is ``'log'``, ``'linear'`` or ``'square'``; Alpha-IoU needs
-    ``'linear'``."""
-    check_choice('mode', mode, ('log', 'linear', 'square'))
-    if alpha != 1 and mode != 'linear':
-        raise ValueError(f"alpha={alpha} (Alpha-IoU) needs mode='linear', "
-                         f'got mode={mode!r}')
+    exact for ``r, r^gt >= 0`` (sizes are clamped at 0 by the geometry core, so
+    ``1 + r^{gt} r >= 1`` and the gap lies in ``(-pi/2, pi/2)``, where the
+    subtraction formula of ``tan`` holds). Its derivative in ``r`` is
+    ``-1 / (1 + r^2)``, as for the two-``atan`` form, and autograd's gradient
+    through it has no cancellation at point boxes (``w = 0`` gives ``dr/dh = 0``
+    exactly). Needs ``eps > 0`` for a zero height, as every ratio of the family.
+    ``(N,)``."""
+    ratio_gt = terms.target_w / (terms.target_h + eps)
+    ratio = terms.pred_w / (terms.pred_h + eps)
+    return torch.atan((ratio_gt - ratio) / (1 + ratio_gt * ratio))
 
 
 @with_iou_modifiers
-def iou_loss(pred: Tensor, target: Tensor, mode: str = 'log', eps: float = 1e-6,
+def iou_loss(pred: Tensor, target: Tensor, mode: str = 'log', eps: float = BOX_EPS,
              alpha: float = 1.0) -> Tensor:
     r"""IoU loss (UnitBox, Yu et al. 2016; FCOS uses ``'log'``).
 
@@ -69,12 +73,12 @@ def iou_loss(pred: Tensor, target: Tensor, mode: str = 'log', eps: float = 1e-6,
     elif mode == 'square':
         loss = 1 - iou**2
     else:
-        loss = _iou_family(iou, alpha)
-    return loss.to(_out_dtype(pred))
+        loss = iou_family_form(iou, alpha)
+    return loss.to(output_dtype(pred))
 
 
 @with_iou_modifiers
-def giou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6,
+def giou_loss(pred: Tensor, target: Tensor, eps: float = BOX_EPS,
               alpha: float = 1.0) -> Tensor:
     r"""Generalized IoU loss (Rezatofighi et al., CVPR 2019, arXiv 1902.09630).
 
@@ -93,11 +97,11 @@ def giou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6,
     boxes = upcast_boxes(pred, target)
     terms = aligned_box_terms(*boxes, eps)
     hull = (terms.enclose_area - terms.union) / (terms.enclose_area + eps)
-    return _iou_family(terms.iou, alpha, hull.clamp(min=0)).to(_out_dtype(pred))
+    return iou_family_form(terms.iou, alpha, hull.clamp(min=0)).to(output_dtype(pred))
 
 
 @with_iou_modifiers
-def diou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6,
+def diou_loss(pred: Tensor, target: Tensor, eps: float = BOX_EPS,
               alpha: float = 1.0) -> Tensor:
     r"""Distance-IoU loss (Zheng et al., AAAI 2020, arXiv 1911.08287).
 
@@ -115,12 +119,12 @@ def diou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6,
     """
     boxes = upcast_boxes(pred, target)
     terms = aligned_box_terms(*boxes, eps)
-    distance = terms.center_dist_sq / (terms.enclose_diag_sq + eps)
-    return _iou_family(terms.iou, alpha, distance).to(_out_dtype(pred))
+    distance = centre_distance(terms, eps)
+    return iou_family_form(terms.iou, alpha, distance).to(output_dtype(pred))
 
 
 @with_iou_modifiers
-def ciou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.0,
+def ciou_loss(pred: Tensor, target: Tensor, eps: float = BOX_EPS, alpha: float = 1.0,
               aspect_iou_threshold: Optional[float] = None) -> Tensor:
     r"""Complete-IoU loss (Zheng et al., AAAI 2020, arXiv 1911.08287).
 
@@ -148,17 +152,18 @@ def ciou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.
     """
     boxes = upcast_boxes(pred, target)
     terms = aligned_box_terms(*boxes, eps)
-    distance = terms.center_dist_sq / (terms.enclose_diag_sq + eps)
+    distance = centre_distance(terms, eps)
     v = ASPECT_FACTOR * aspect_angle_gap(terms, eps)**2
     with torch.no_grad():
         tradeoff = v / (1 - terms.iou + v + eps)
         if aspect_iou_threshold is not None:
             tradeoff = tradeoff * (terms.iou >= aspect_iou_threshold)
-    return _iou_family(terms.iou, alpha, distance, tradeoff * v).to(_out_dtype(pred))
+    loss = iou_family_form(terms.iou, alpha, distance, tradeoff * v)
+    return loss.to(output_dtype(pred))
 
 
 @with_iou_modifiers
-def eiou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.0,
+def eiou_loss(pred: Tensor, target: Tensor, eps: float = BOX_EPS, alpha: float = 1.0,
               focal_gamma: Optional[float] = None) -> Tensor:
     r"""Efficient-IoU loss and Focal-EIoU (Zhang et al., arXiv 2101.08158).
 
@@ -184,60 +189,16 @@ def eiou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.
     """
     boxes = upcast_boxes(pred, target)
     terms = aligned_box_terms(*boxes, eps)
-    distance = terms.center_dist_sq / (terms.enclose_diag_sq + eps)
+    distance = centre_distance(terms, eps)
     width = (terms.pred_w - terms.target_w)**2 / (terms.enclose_w**2 + eps)
     height = (terms.pred_h - terms.target_h)**2 / (terms.enclose_h**2 + eps)
-    loss = _iou_family(terms.iou, alpha, distance, width, height)
+    loss = iou_family_form(terms.iou, alpha, distance, width, height)
     if focal_gamma is not None:
         loss = loss * terms.iou.detach().pow(focal_gamma)
-    return loss.to(_out_dtype(pred))
+    return loss.to(output_dtype(pred))
 
 
-@with_iou_modifiers
-def siou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.0,
-              theta: float = 4.0) -> Tensor:
-    r"""SCYLLA-IoU loss (Gevorgyan, arXiv 2205.12740).
-
-    .. math::
-        L = 1 - IoU + \frac{\Delta + \Omega}{2}, \quad
-        \Lambda = \sin 2\beta = \frac{2 |s_x s_y|}{s_x^2 + s_y^2 + \epsilon},
-
-        \Delta = \sum_{t \in \{x, y\}} 1 - e^{-(2 - \Lambda) (s_t / c_t)^2},
-        \quad \Omega = \sum_{t \in \{w, h\}} (1 - e^{-\omega_t})^{\theta},
-        \quad \omega_w = \frac{|w - w^{gt}|}{\max(w, w^{gt}) + \epsilon}
-
-    with ``(s_x, s_y)`` the offset between the centres, ``beta`` its angle to the
-    nearer axis and ``c_x, c_y`` the enclosing box's size. The paper's angle cost
-    ``1 - 2 sin^2(arcsin(sin beta) - pi/4)`` equals ``sin 2 beta``, written here
-    without ``arcsin``, whose gradient is infinite at 1.
-
-    Args:
-        pred, target: ``(N, 4)`` boxes, x1y1x2y2.
-        eps: added to every denominator.
-        alpha: Alpha-IoU power (applied to the penalty as a whole).
-        theta: shape-cost exponent (paper: 4, its range 2 to 6).
-
-    Returns:
-        ``(N,)`` loss. MMDetection clamps ``SIoU`` to ``[-1, 1]`` before ``1 - SIoU``;
-        this one does not (the clamp would zero the gradient of far boxes).
-    """
-    boxes = upcast_boxes(pred, target)
-    terms = aligned_box_terms(*boxes, eps)
-    offset_x = terms.target_cx - terms.pred_cx
-    offset_y = terms.target_cy - terms.pred_cy
-    angle = 2 * (offset_x * offset_y).abs() / (offset_x**2 + offset_y**2 + eps)
-    rate = 2 - angle
-    distance = (1 - torch.exp(-rate * (offset_x / (terms.enclose_w + eps))**2)) + \
-        (1 - torch.exp(-rate * (offset_y / (terms.enclose_h + eps))**2))
-    omega_w = (terms.pred_w - terms.target_w).abs() / \
-        (torch.maximum(terms.pred_w, terms.target_w) + eps)
-    omega_h = (terms.pred_h - terms.target_h).abs() / \
-        (torch.maximum(terms.pred_h, terms.target_h) + eps)
-    shape = (1 - torch.exp(-omega_w))**theta + (1 - torch.exp(-omega_h))**theta
-    return _iou_family(terms.iou, alpha, (distance + shape) * 0.5).to(_out_dtype(pred))
-
-
-def wiou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.0,
+def wiou_loss(pred: Tensor, target: Tensor, eps: float = BOX_EPS, alpha: float = 1.0,
               iou_loss_mean: Optional[Tensor] = None, focus_alpha: float = 1.9,
               focus_delta: float = 3.0, focus_gamma: Optional[float] = None) -> Tensor:
     r"""Wise-IoU v1, v2 and v3 (Tong et al., arXiv 2301.10051).
@@ -271,7 +232,7 @@ def wiou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.
     """
     boxes = upcast_boxes(pred, target)
     terms = aligned_box_terms(*boxes, eps)
-    plain = _iou_family(terms.iou, alpha)
+    plain = iou_family_form(terms.iou, alpha)
     loss = torch.exp(terms.center_dist_sq / (terms.enclose_diag_sq.detach() + eps)) \
         * plain
     if focus_gamma is not None and iou_loss_mean is None:
@@ -284,36 +245,6 @@ def wiou_loss(pred: Tensor, target: Tensor, eps: float = 1e-6, alpha: float = 1.
         else:
             loss = loss * (outlier /
                            (focus_delta * focus_alpha**(outlier - focus_delta)))
-    return loss.to(_out_dtype(pred))
+    return loss.to(output_dtype(pred))
 
 
-def nwd_loss(pred: Tensor, target: Tensor, eps: float = 1e-6,
-             constant: float = 12.8) -> Tensor:
-    r"""Normalized Gaussian Wasserstein Distance loss (Wang et al., arXiv
-    2110.13389), for tiny objects.
-
-    A box is the Gaussian ``N((cx, cy), diag(w^2/4, h^2/4))``; the squared
-    2-Wasserstein distance of two of them is
-
-    .. math::
-        W_2^2 = \lVert (c_x, c_y, \tfrac{w}{2}, \tfrac{h}{2})
-              - (c_x^{gt}, c_y^{gt}, \tfrac{w^{gt}}{2}, \tfrac{h^{gt}}{2})
-              \rVert^2, \quad
-        L = 1 - \exp\Big(-\frac{\sqrt{\max(W_2^2, \epsilon^2)}}{C}\Big)
-
-    Args:
-        pred, target: ``(N, 4)`` boxes, x1y1x2y2.
-        eps: lower bound of ``W_2`` (a finite gradient at ``W_2 = 0``; identical
-            boxes give ``1 - exp(-eps / C)``, about ``1e-7``).
-        constant: ``C``, about the dataset's mean absolute object size (12.8 on
-            AI-TOD in the paper).
-
-    Returns:
-        ``(N,)`` loss in ``[0, 1)``.
-    """
-    boxes = upcast_boxes(pred, target)
-    terms = aligned_box_terms(*boxes, eps)
-    w2_sq = terms.center_dist_sq + ((terms.pred_w - terms.target_w)**2 +
-                                    (terms.pred_h - terms.target_h)**2) / 4
-    distance = torch.sqrt(w2_sq.clamp(min=eps**2))
-    return (1 - torch.exp(-distance / constant)).to(_out_dtype(pred))
