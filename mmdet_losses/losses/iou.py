@@ -1,4 +1,7 @@
-"""Registered IoU-family location losses.
+"""Registered IoU-family location losses: the family's contract
+(:class:`IoUFamilyLoss`) and IoU, GIoU, DIoU, CIoU, EIoU and Wise-IoU (SIoU and
+Shape-IoU are :mod:`.iou_shape`'s, MPDIoU and PIoU :mod:`.iou_corners`', NWD
+:mod:`.nwd`'s).
 
 Every loss of the ``1 - IoU + penalty`` form (IoU in ``'linear'`` mode, GIoU, DIoU,
 CIoU, EIoU, SIoU, MPDIoU, Shape-IoU, PIoU) takes ``inner_ratio`` (Inner-IoU) and
@@ -20,8 +23,6 @@ from ..functional.compile import maybe_compiled
 from ..functional.fused.iou import fused_kernel_for, iou_family_reduce
 from ..functional.location import iou as F_iou
 from ..functional.location.geometry import BOX_EPS
-from ..functional.location.iou_shape import siou_loss
-from ..functional.location.nwd import nwd_loss
 from ..functional.validation import (check_choice, check_iou_mode,
                                      check_iou_modifiers, check_modifiable_mode,
                                      check_number)
@@ -29,7 +30,7 @@ from ..registry import MODELS
 from .base import BaseLoss
 
 
-class _IoUFamilyLoss(BaseLoss):
+class IoUFamilyLoss(BaseLoss):
     """``eps``, the Alpha-IoU power ``alpha`` and the IoU modifiers shared by the
     family.
 
@@ -77,7 +78,7 @@ class _IoUFamilyLoss(BaseLoss):
 
 
 @MODELS.register_module()
-class IoULoss(_IoUFamilyLoss):
+class IoULoss(IoUFamilyLoss):
     """IoU loss (UnitBox), see :func:`~mmdet_losses.functional.iou_loss`.
 
     Args:
@@ -113,21 +114,21 @@ class IoULoss(_IoUFamilyLoss):
 
 
 @MODELS.register_module()
-class GIoULoss(_IoUFamilyLoss):
+class GIoULoss(IoUFamilyLoss):
     """Generalized IoU loss, see :func:`~mmdet_losses.functional.giou_loss`."""
 
     loss_fn = staticmethod(maybe_compiled(F_iou.giou_loss))
 
 
 @MODELS.register_module()
-class DIoULoss(_IoUFamilyLoss):
+class DIoULoss(IoUFamilyLoss):
     """Distance-IoU loss, see :func:`~mmdet_losses.functional.diou_loss`."""
 
     loss_fn = staticmethod(maybe_compiled(F_iou.diou_loss))
 
 
 @MODELS.register_module()
-class CIoULoss(_IoUFamilyLoss):
+class CIoULoss(IoUFamilyLoss):
     """Complete-IoU loss, see :func:`~mmdet_losses.functional.ciou_loss`.
 
     Args:
@@ -156,7 +157,7 @@ class CIoULoss(_IoUFamilyLoss):
 
 
 @MODELS.register_module()
-class EIoULoss(_IoUFamilyLoss):
+class EIoULoss(IoUFamilyLoss):
     """Efficient-IoU loss and Focal-EIoU, see
     :func:`~mmdet_losses.functional.eiou_loss`. Not MMDetection's ``EIoULoss``
     (Extended-IoU).
@@ -182,34 +183,12 @@ class EIoULoss(_IoUFamilyLoss):
         return {**super().loss_kwargs(), 'focal_gamma': self.focal_gamma}
 
 
-@MODELS.register_module()
-class SIoULoss(_IoUFamilyLoss):
-    """SCYLLA-IoU loss, see :func:`~mmdet_losses.functional.siou_loss`.
-
-    Args:
-        theta: shape-cost exponent, in ``[1, 10]`` (paper: 4).
-    """
-
-    loss_fn = staticmethod(maybe_compiled(siou_loss))
-
-    def __init__(self, eps: float = BOX_EPS, alpha: float = 1.0, theta: float = 4.0,
-                 reduction: str = 'mean', loss_weight: float = 1.0,
-                 inner_ratio: Optional[float] = None,
-                 focaler_range: Optional[Sequence[float]] = None) -> None:
-        super().__init__(eps, alpha, reduction, loss_weight, inner_ratio,
-                         focaler_range)
-        self.theta = check_number('theta', theta, 1.0, 10.0)
-
-    def loss_kwargs(self):
-        return {**super().loss_kwargs(), 'theta': self.theta}
-
-
 # Official Wise-IoU momentum: the running mean's weight halves in 7000 updates.
 WIOU_MOMENTUM = 1 - 0.5**(1 / 7000)
 
 
 @MODELS.register_module()
-class WIoULoss(_IoUFamilyLoss):
+class WIoULoss(IoUFamilyLoss):
     """Wise-IoU v1 / v2 / v3, see :func:`~mmdet_losses.functional.wiou_loss`.
 
     v2 and v3 keep the running mean of the IoU loss ``L_IoU`` in the buffer
@@ -282,28 +261,3 @@ class WIoULoss(_IoUFamilyLoss):
             batch_mean = torch.where(total_weight > 0, batch_mean,
                                      self.iou_loss_mean)
         self.iou_loss_mean.mul_(1 - self.momentum).add_(self.momentum * batch_mean)
-
-
-@MODELS.register_module()
-class NWDLoss(BaseLoss):
-    """Normalized Gaussian Wasserstein Distance loss, see
-    :func:`~mmdet_losses.functional.nwd_loss`.
-
-    Args:
-        constant: ``C > 0``, about the mean absolute object size of the dataset
-            (paper: 12.8 on AI-TOD).
-        eps: ``> 0``, inside the square root.
-    """
-
-    element_dims = 1
-
-    loss_fn = staticmethod(maybe_compiled(nwd_loss))
-
-    def __init__(self, constant: float = 12.8, eps: float = BOX_EPS,
-                 reduction: str = 'mean', loss_weight: float = 1.0) -> None:
-        super().__init__(reduction, loss_weight)
-        self.constant = check_number('constant', constant, low=0.0, low_open=True)
-        self.eps = check_number('eps', eps, low=0.0, low_open=True)
-
-    def loss_kwargs(self):
-        return {'constant': self.constant, 'eps': self.eps}

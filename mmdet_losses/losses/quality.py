@@ -1,17 +1,13 @@
-"""Registered quality-aware losses: ``QualityFocalLoss``, ``VarifocalLoss`` (category)
-and ``DistributionFocalLoss`` (box distributions), with MMDetection's names and
-arguments."""
+"""Registered quality-aware category losses: ``QualityFocalLoss`` and
+``VarifocalLoss``, with MMDetection's names and arguments; their IoU-quality targets
+come from the head (GFL, VFNet, or :mod:`mmdet_losses.models`' quality heads)."""
 from functools import partial
-
-from torch import Tensor
 
 from ..functional.category.quality import quality_focal_loss, varifocal_loss
 from ..functional.fused.quality import quality_focal_loss_sum, varifocal_loss_sum
-from ..functional.location.distribution import distribution_focal_loss
 from ..functional.validation import check_number
 from ..registry import MODELS
-from .base import BaseLoss
-from .classification import CategoryLoss
+from .category import CategoryLoss
 
 
 def _sigmoid_only(name: str, use_sigmoid) -> bool:
@@ -93,42 +89,3 @@ class VarifocalLoss(CategoryLoss):
     def weighted_loss(self, pred, target, weight, reduction, avg_factor):
         return self.binary(varifocal_loss, varifocal_loss_sum, pred, target, weight,
                            reduction, avg_factor, **self.loss_kwargs())
-
-
-@MODELS.register_module()
-class DistributionFocalLoss(BaseLoss):
-    """Distribution Focal Loss (GFL, Li et al., arXiv 2006.04388), see
-    :func:`~mmdet_losses.functional.distribution_focal_loss`.
-
-    ``pred`` ``(N, n + 1)`` logits over the bins ``0..n``; ``target`` ``(N,)`` float
-    distances in bin units in ``[0, n]``; ``weight`` ``(N,)``; ``'none'`` gives
-    ``(N,)``. A target of exactly ``n`` is the last bin (MMDetection's function would
-    index bin ``n + 1``; its GFL head clamps targets to ``n - 0.01`` first). Targets
-    outside ``[0, n]`` raise (checked on every CPU call and on the first call on an
-    accelerator).
-    """
-
-    element_dims = 1
-    loss_fn = staticmethod(distribution_focal_loss)
-
-    def weighted_loss(self, pred, target, weight, reduction, avg_factor):
-        _check_distribution(pred, target, self.data_check_due(pred))
-        return super().weighted_loss(pred, target, weight, reduction, avg_factor)
-
-
-def _check_distribution(pred: Tensor, target: Tensor, check_range: bool) -> None:
-    if pred.dim() != 2 or pred.shape[1] < 2:
-        raise ValueError('DistributionFocalLoss: pred must have shape (N, n + 1) with '
-                         f'n >= 1, got {tuple(pred.shape)}')
-    if target.shape != pred.shape[:1] or not target.is_floating_point():
-        raise ValueError('DistributionFocalLoss: target must be a float tensor of '
-                         f'shape (N,) = ({pred.shape[0]},), got {target.dtype} '
-                         f'{tuple(target.shape)}')
-    if target.numel() and check_range:
-        last = pred.shape[1] - 1
-        low, high = (float(v) for v in target.detach().aminmax())
-        if not (0 <= low and high <= last):
-            bad = low if not 0 <= low else high
-            raise ValueError(f'DistributionFocalLoss: target must lie in [0, {last}] '
-                             f'(n = pred.shape[1] - 1), got {bad}')
-

@@ -1,20 +1,16 @@
 """Registered coordinate-wise location losses: ``L1Loss``, ``L2Loss``,
 ``SmoothL1Loss``, ``BalancedL1Loss`` (compiled where a compiler is available, see
-:mod:`mmdet_losses.functional.compile`) and ``GHMR``.
+:mod:`mmdet_losses.functional.compile`); GHM-R is :mod:`.ghm`'s.
 
 Like every registered loss they compute, weight and reduce in float32 (float64 for
 float64 input) and return that dtype (:mod:`mmdet_losses.functional.dtypes`): a
 float16 squared error of 300 px (90000) is out of float16's range element-wise, but
 its weighted mean is not, and a zero weight must give 0, not ``0 * inf = NaN``.
 """
-import torch
-
 from ..functional.compile import maybe_compiled
 from ..functional.location.coordinate import (balanced_l1_loss, l1_loss, l2_loss,
                                               smooth_l1_loss)
-from ..functional.location.ghmr import ghmr_loss
-from ..functional.reduction import AVG_EPS, align_weight, reduce_sum
-from ..functional.validation import check_int, check_number
+from ..functional.validation import check_number
 from ..registry import MODELS
 from .base import BaseLoss
 
@@ -88,56 +84,3 @@ class BalancedL1Loss(BaseLoss):
 
     def loss_kwargs(self):
         return {'alpha': self.alpha, 'gamma': self.gamma, 'beta': self.beta}
-
-
-@MODELS.register_module()
-class GHMR(BaseLoss):
-    """GHM-R, the gradient harmonized ASL1 loss (Li et al., AAAI 2019, arXiv
-    1811.05181), see :func:`~mmdet_losses.functional.ghmr_loss`; MMDetection's
-    ``GHMR`` in value and gradient, and finite where that one overflows (float16
-    errors above 256, whose square is inf, times a zero weight).
-
-    ``weight`` (MMDetection's ``label_weight``) marks the valid elements (``> 0``)
-    and ``'mean'`` divides by its sum (at least 1), as MMDetection does; the
-    harmonising weights are normalised by that sum, so a head's ``avg_factor`` is
-    accepted and not used (MMDetection ignores it too). ``'none'`` gives the
-    harmonised element-wise loss. With ``momentum > 0`` the running bin counts are
-    the buffer ``acc_sum`` (MMDetection's name: in checkpoints, broadcast by DDP),
-    updated in training mode; an evaluation call uses the updated counts without
-    storing them.
-
-    Args:
-        mu: ``> 0``, the ASL1 smoothing (paper: 0.02).
-        bins: integer ``>= 1``, bins of the gradient norm (paper: 10).
-        momentum: in ``[0, 1)``; 0 counts each batch alone (MMDetection's default;
-            its GHM RetinaNet config uses 0.7).
-        reduction, loss_weight: as :class:`L1Loss`.
-    """
-
-    def __init__(self, mu: float = 0.02, bins: int = 10, momentum: float = 0.0,
-                 reduction: str = 'mean', loss_weight: float = 1.0) -> None:
-        super().__init__(reduction, loss_weight)
-        self.mu = check_number('mu', mu, low=0.0, low_open=True)
-        self.bins = check_int('bins', bins, low=1)
-        self.momentum = check_number('momentum', momentum, 0.0, 1.0, high_open=True)
-        self.register_buffer('acc_sum', torch.zeros(bins))
-
-    def loss_kwargs(self):
-        return {'mu': self.mu, 'bins': self.bins, 'momentum': self.momentum}
-
-    def weighted_loss(self, pred, target, weight, reduction, avg_factor, **kwargs):
-        if weight is not None:
-            weight = align_weight(weight, pred)
-        loss, total_weight, new_acc = ghmr_loss(
-            pred, target, weight, mu=self.mu, bins=self.bins, acc_sum=self.acc_sum,
-            momentum=self.momentum)
-        if new_acc is not None and self.training:
-            self.acc_sum.copy_(new_acc.to(self.acc_sum.dtype))
-        if reduction == 'none':
-            return loss
-        if reduction == 'sum':
-            return reduce_sum(loss.sum(), loss.numel(), 'sum', avg_factor)
-        return loss.sum() / (total_weight + AVG_EPS)
-
-
-__all__ = ['L1Loss', 'L2Loss', 'SmoothL1Loss', 'BalancedL1Loss', 'GHMR']

@@ -1,20 +1,20 @@
-"""Registered MPDIoU, Shape-IoU and Powerful-IoU losses: the IoU-family contract of
-:class:`~mmdet_losses.losses.iou._IoUFamilyLoss` (``eps``, ``alpha``, ``inner_ratio``,
-``focaler_range``) around :mod:`mmdet_losses.functional.location`. Decoded
-``(N, 4)`` boxes; ``'none'`` gives ``(N,)``."""
+"""Registered MPDIoU and Powerful-IoU losses, the penalties on corner distances: the
+IoU-family contract of :class:`~.iou.IoUFamilyLoss` (``eps``, ``alpha``,
+``inner_ratio``, ``focaler_range``) around
+:mod:`mmdet_losses.functional.location.iou_corners`. Decoded ``(N, 4)`` boxes;
+``'none'`` gives ``(N,)``."""
 from typing import Optional, Sequence
 
 from ..functional.compile import maybe_compiled
 from ..functional.location import iou_corners as F_corners
 from ..functional.location.geometry import BOX_EPS
-from ..functional.location.iou_shape import shape_iou_loss
 from ..functional.validation import check_choice, check_image_size, check_number
 from ..registry import MODELS
-from .iou import _IoUFamilyLoss
+from .iou import IoUFamilyLoss
 
 
 @MODELS.register_module()
-class MPDIoULoss(_IoUFamilyLoss):
+class MPDIoULoss(IoUFamilyLoss):
     """Minimum Point Distance IoU loss, see
     :func:`~mmdet_losses.functional.mpdiou_loss`.
 
@@ -41,34 +41,7 @@ class MPDIoULoss(_IoUFamilyLoss):
 
 
 @MODELS.register_module()
-class ShapeIoULoss(_IoUFamilyLoss):
-    """Shape-IoU loss, see :func:`~mmdet_losses.functional.shape_iou_loss`.
-
-    Args:
-        scale: ``>= 0``, the exponent of the target-shape weights (0: equal
-            weights).
-        theta: shape-cost exponent, in ``[1, 10]`` (paper: 4).
-        eps, alpha, inner_ratio, focaler_range, reduction, loss_weight: as for
-            every IoU-family loss.
-    """
-
-    loss_fn = staticmethod(maybe_compiled(shape_iou_loss))
-
-    def __init__(self, scale: float = 0.0, theta: float = 4.0, eps: float = BOX_EPS,
-                 alpha: float = 1.0, reduction: str = 'mean',
-                 loss_weight: float = 1.0, inner_ratio: Optional[float] = None,
-                 focaler_range: Optional[Sequence[float]] = None) -> None:
-        super().__init__(eps, alpha, reduction, loss_weight, inner_ratio,
-                         focaler_range)
-        self.scale = check_number('scale', scale, low=0.0)
-        self.theta = check_number('theta', theta, 1.0, 10.0)
-
-    def loss_kwargs(self):
-        return {**super().loss_kwargs(), 'scale': self.scale, 'theta': self.theta}
-
-
-@MODELS.register_module()
-class PIoULoss(_IoUFamilyLoss):
+class PIoULoss(IoUFamilyLoss):
     """Powerful-IoU loss v1 / v2, see :func:`~mmdet_losses.functional.piou_loss`.
 
     Args:
@@ -94,5 +67,3 @@ class PIoULoss(_IoUFamilyLoss):
         return {**super().loss_kwargs(), 'version': self.version,
                 'focus_lambda': self.focus_lambda}
 
-
-__all__ = ['MPDIoULoss', 'ShapeIoULoss', 'PIoULoss']
