@@ -379,6 +379,22 @@ def test_a_changed_run_is_not_taken_for_done(tmp_path, monkeypatch):
                     echo=lambda _: None) == {'focal_l1': 'done'}
 
 
+def test_a_skipped_run_is_archived(tmp_path, monkeypatch):
+    """A run done in its folder but missing from runs.json (trained before the grid
+    kept one) is archived when a relaunch skips it."""
+    _recording(monkeypatch)
+    base = tmp_path / 'base.py'
+    base.write_text("model = dict(bbox_head=dict(type='RetinaHead'))\n")
+    runs = make_grid(['focal'], ['l1'])
+    grid = tmp_path / 'grid'
+    run_grid(runs, str(base), str(grid), None, progress=False, echo=lambda _: None)
+    (grid / 'runs.json').unlink()
+    assert run_grid(runs, str(base), str(grid), None, progress=False,
+                    echo=lambda _: None) == {'focal_l1': 'skipped'}
+    archived = json.loads((grid / 'runs.json').read_text())['runs']
+    assert archived['focal_l1']['status']['state'] == 'done'
+
+
 def test_a_moved_grid_keeps_its_keys(tmp_path, monkeypatch):
     """The same grid in another directory (another checkout, machine or folder name)
     is done already: paths under the grid's directory count relative to it. Before,

@@ -163,6 +163,7 @@ def run_grid(runs: Sequence[Run],
         if status.get('state') == 'done':
             if status.get('key') == key:
                 states[run.name] = 'skipped'
+                archive_runs(work_dir, [run.name])  # done before runs.json existed
                 continue
             echo(f'{run.name}: done before with another config or options; '
                  'training it again')
