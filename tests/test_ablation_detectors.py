@@ -10,6 +10,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from mmdet_losses.losses import SPECS
 from mmdet_losses_lab.ablation import (CATEGORY_LOSSES, LOCATION_LOSSES,
                                    IncompatibleSetting, inspect_detector, make_grid)
 
@@ -238,8 +239,10 @@ def test_mmdet_names_are_kept_in_the_run_config(tmp_path):
 
 # ------------------------------------------------ one source for the loss settings
 
-# configs/_base_/losses/<file>.py spelling a grid entry under another name
-FILE_ALIASES = {'softmax-ce': 'ce', 'wiou-v3': 'wiou'}
+# configs/_base_/losses/<file>.py spelling a grid entry under another name (the
+# presets' files, mmdet_losses.spec.Preset.file)
+FILE_ALIASES = {preset.file: preset.name for spec in SPECS.values()
+                for preset in spec.presets if preset.file}
 
 
 def _loss_files():
@@ -265,7 +268,7 @@ def _variants(folder, prefix, suffix):
     for path in sorted(glob.glob(osp.join(REPO, 'configs', folder,
                                           f'{prefix}_*{suffix}'))):
         name = osp.basename(path)[len(prefix) + 1:-len(suffix)]
-        if name in LOCATION_LOSSES or name in CATEGORY_LOSSES or name == 'softmax-ce':
+        if name in LOCATION_LOSSES or name in CATEGORY_LOSSES or name in FILE_ALIASES:
             yield path, name
 
 

@@ -18,18 +18,32 @@ resolves, not from a list of head names:
   for any loss when the flag is off;
 * a head whose code does not read the flag (FCOS, GFL, TOOD, RTMDet) decodes both
   sides itself and needs nothing.
+
+What a loss compares is read from its spec (:mod:`mmdet_losses.spec`; for
+MMDetection's own losses, which have none, from :data:`MMDET_BOX_LOSSES`), and so is
+which of MMDetection's names stand for another variant of one of ours; no decision
+is taken from a class's name.
 """
 import difflib
 import inspect
 from dataclasses import dataclass
 from typing import Iterator, List, Optional, Tuple
 
+from ..losses import SPECS
+from ..spec import BOXES, LossSpec
 from .init import (PRIOR_INIT_TYPE, iter_dicts, softmax_heads_without_prior)
 
 SCOPE = 'mmdet_losses.'
-# Names both MMDetection and this package register, as different losses.
-SAME_NAME_DIFFERENT_LOSS = ('CIoULoss', 'EIoULoss', 'SIoULoss')
-BOX_LOSS_NAMES = ('NWDLoss', )  # besides every name containing 'IoU'
+# MMDetection's own losses that compare decoded boxes (they carry no spec; this
+# package's losses say it in theirs: mmdet_losses.spec).
+MMDET_BOX_LOSSES = ('IoULoss', 'BoundedIoULoss', 'GIoULoss', 'DIoULoss', 'CIoULoss',
+                    'EIoULoss', 'SIoULoss')
+
+
+def same_name_different_loss() -> Tuple[str, ...]:
+    """The names under which MMDetection registers another variant of one of this
+    package's losses (from their specs)."""
+    return tuple(name for name, spec in SPECS.items() if spec.namesake == 'variant')
 
 
 @dataclass
@@ -72,8 +86,13 @@ def resolve_model(type_name: str) -> Optional[type]:
     return cls if isinstance(cls, type) else None
 
 
-def _is_box_loss(cls: type) -> bool:
-    return 'IoU' in cls.__name__ or cls.__name__ in BOX_LOSS_NAMES
+def compares_boxes(cls: type) -> bool:
+    """Whether the loss class ``cls`` compares decoded boxes: its spec says so
+    (:mod:`mmdet_losses.spec`), or it is one of :data:`MMDET_BOX_LOSSES`."""
+    spec = cls.__dict__.get('spec')
+    if isinstance(spec, LossSpec):
+        return spec.compares == BOXES
+    return cls.__module__.startswith('mmdet.') and cls.__name__ in MMDET_BOX_LOSSES
 
 
 def _source(cls: type, names: Tuple[str, ...], needle: str) -> Optional[str]:
@@ -194,7 +213,7 @@ def _check_box_wiring(cfg) -> Iterator[Finding]:
                 'but with reg_decoded_bbox=False its targets are encoded deltas: '
                 f'{loss["type"]} would compare boxes with deltas. Set '
                 'reg_decoded_bbox=True in the head.')
-        elif loss_reads_flag and targets_read_flag and _is_box_loss(loss_cls):
+        elif loss_reads_flag and targets_read_flag and compares_boxes(loss_cls):
             yield Finding(
                 'error', head_path,
                 f'{loss["type"]} compares boxes, but {name} passes it encoded '
@@ -218,8 +237,9 @@ def _check_same_names(cfg) -> Iterator[Finding]:
     losses = list(loss_dicts(cfg.get('model')))
     if not any(loss['type'].startswith(SCOPE) for _, _, loss, _ in losses):
         return
+    names = same_name_different_loss()
     for path, _, loss, _ in losses:
-        if loss['type'] in SAME_NAME_DIFFERENT_LOSS:
+        if loss['type'] in names:
             yield Finding(
                 'warning', path,
                 f"type={loss['type']!r} builds MMDetection's {loss['type']}, a "

@@ -32,6 +32,12 @@ PRIOR_INIT_TYPE = 'mmdet_losses.SoftmaxPriorInit'
 FALLBACK_HEAD_INIT = dict(type='Normal', layer='Conv2d', std=0.01)
 
 
+def softmax_head_init(prior_prob: float = 0.01) -> List[dict]:
+    """The ``init_cfg`` of a dense head with a softmax classifier, as the softmax
+    configs write it: the heads' conv init, then :class:`SoftmaxPriorInit`."""
+    return [dict(FALLBACK_HEAD_INIT), dict(type=PRIOR_INIT_TYPE, prior_prob=prior_prob)]
+
+
 def classification_convs(head: nn.Module) -> List[Tuple[str, nn.Conv2d]]:
     """The final classification convs of a dense head: ``nn.Conv2d`` modules with
     ``cls`` in their name and ``num_base_priors * cls_out_channels`` outputs

@@ -21,6 +21,7 @@ from ..functional.category.labels import (DEFAULT_IGNORE_INDEX,
 from ..functional.fused.focal import sigmoid_focal_loss_sum
 from ..functional.validation import check_class_weight, check_number
 from ..registry import MODELS
+from ..spec import LossSpec, Preset
 from .base import BaseLoss
 
 # Below this many labels the background-channel check (see CategoryLoss) is skipped.
@@ -122,6 +123,21 @@ class CrossEntropyLoss(CategoryLoss):
         loss_weight: factor applied to the reduced loss.
     """
 
+    spec = LossSpec(
+        kind='category', paper='textbook (binary and softmax)', page='cross_entropy',
+        use='two-stage RoI heads (softmax); the "CE" baseline of dense heads (binary)',
+        summary='softmax over C+1 logits, or binary with `use_sigmoid=True`',
+        namesake='same', presets=(
+            Preset('bce', dict(use_sigmoid=True),
+                   'Binary cross-entropy over C sigmoid logits: the focal loss at '
+                   'gamma=0 without alpha, the "CE" baseline of the RetinaNet paper '
+                   '(all anchors, normalised by the number of positives, '
+                   'prior-probability init of the head).'),
+            Preset('ce', dict(use_sigmoid=False),
+                   'Softmax cross-entropy over C + 1 logits (the last one is '
+                   'background): use_sigmoid=False makes the head predict C + 1 '
+                   'channels.', file='softmax-ce')))
+
     def __init__(self,
                  use_sigmoid: bool = False,
                  use_mask: bool = False,
@@ -217,6 +233,21 @@ class FocalLoss(CategoryLoss):
         reduction: ``'none'``, ``'mean'`` or ``'sum'``.
         loss_weight: factor applied to the reduced loss.
     """
+
+    spec = LossSpec(
+        kind='category', paper='Lin et al., ICCV 2017, arXiv 1708.02002',
+        page='focal', use='dense one-stage heads: RetinaNet, FCOS, ATSS',
+        summary='sigmoid, and softmax with `use_sigmoid=False`', namesake='same',
+        presets=(
+            Preset('focal', dict(use_sigmoid=True, gamma=2.0, alpha=0.25),
+                   'Sigmoid focal loss (Lin et al., arXiv:1708.02002): C sigmoid '
+                   'logits, the RetinaNet/FCOS default. gamma=2, alpha=0.25 as in the '
+                   'paper.'),
+            Preset('softmax-focal', dict(use_sigmoid=False, gamma=2.0, alpha=0.25),
+                   'Softmax focal loss over C + 1 logits (the last one is background): '
+                   'the multi-class form in the focal-loss paper; use_sigmoid=False '
+                   'makes the head predict C + 1 channels. gamma=2, alpha=0.25 as the '
+                   'sigmoid form.')))
 
     def __init__(self,
                  use_sigmoid: bool = True,

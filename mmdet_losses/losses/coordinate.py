@@ -12,6 +12,7 @@ from ..functional.location.coordinate import (balanced_l1_loss, l1_loss, l2_loss
                                               smooth_l1_loss)
 from ..functional.validation import check_number
 from ..registry import MODELS
+from ..spec import LossSpec, Preset
 from .base import BaseLoss
 
 
@@ -27,6 +28,13 @@ class L1Loss(BaseLoss):
     shape or ``(N,)`` for all coordinates of a box; ``'none'`` gives ``(N, 4)``.
     """
 
+    spec = LossSpec(
+        kind='coordinate', paper='textbook', page='l1',
+        use="encoded deltas: MMDetection's RetinaNet and Faster R-CNN",
+        namesake='same', presets=(
+            Preset('l1', comment='L1 on the regression targets (deltas for RetinaNet, '
+                   'ltrb distances for FCOS).'), ))
+
     loss_fn = staticmethod(maybe_compiled(l1_loss))
 
 
@@ -34,6 +42,13 @@ class L1Loss(BaseLoss):
 class L2Loss(BaseLoss):
     """L2 loss, the squared error ``(pred - target)^2`` element-wise (MMDetection's
     ``MSELoss``). Arguments and shapes as :class:`L1Loss`."""
+
+    spec = LossSpec(
+        kind='coordinate', paper='textbook', page='l2',
+        use='the squared-error baseline', namesake='other', presets=(
+            Preset('l2', comment='L2 (squared error) on the regression targets; no '
+                   'dense detector in the literature uses it, it is here as the '
+                   'textbook baseline.'), ))
 
     loss_fn = staticmethod(maybe_compiled(l2_loss))
 
@@ -48,6 +63,15 @@ class SmoothL1Loss(BaseLoss):
         reduction: ``'none'``, ``'mean'`` or ``'sum'``.
         loss_weight: factor applied to the reduced loss.
     """
+
+    spec = LossSpec(
+        kind='coordinate', paper='Girshick, Fast R-CNN, ICCV 2015, arXiv 1504.08083',
+        page='smooth_l1', use="encoded deltas, Detectron's RetinaNet (`beta = 0.11`)",
+        namesake='same', presets=(
+            Preset('smooth-l1', dict(beta=0.11),
+                   'Smooth L1 (Fast R-CNN) with beta=0.11 (~1/9), the value of the '
+                   "original Detectron RetinaNet and of MMDetection 1.x's RetinaNet "
+                   'configs.'), ))
 
     loss_fn = staticmethod(maybe_compiled(smooth_l1_loss))
 
@@ -72,6 +96,17 @@ class BalancedL1Loss(BaseLoss):
         beta: ``> 0`` (paper: 1.0).
         reduction, loss_weight: as :class:`L1Loss`.
     """
+
+    spec = LossSpec(
+        kind='coordinate',
+        paper='Pang et al., Libra R-CNN, CVPR 2019, arXiv 1904.02701',
+        page='balanced_l1', use='encoded deltas, more gradient for accurate samples',
+        namesake='same', presets=(
+            Preset('balanced-l1', dict(alpha=0.5, gamma=1.5, beta=0.11),
+                   'Balanced L1 (Libra R-CNN, Pang et al., arXiv:1904.02701): '
+                   "alpha=0.5, gamma=1.5 as in the paper; beta=0.11 is MMDetection's "
+                   'Libra RetinaNet value (its Libra Faster R-CNN uses 1.0 on the RoI '
+                   'head).'), ))
 
     loss_fn = staticmethod(maybe_compiled(balanced_l1_loss))
 

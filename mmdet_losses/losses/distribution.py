@@ -4,6 +4,7 @@ from torch import Tensor
 
 from ..functional.location.distribution import distribution_focal_loss
 from ..registry import MODELS
+from ..spec import LossSpec
 from .base import BaseLoss
 
 
@@ -19,6 +20,11 @@ class DistributionFocalLoss(BaseLoss):
     outside ``[0, n]`` raise (checked on every CPU call and on the first call on an
     accelerator).
     """
+
+    spec = LossSpec(
+        kind='distribution', paper='Li et al., GFL, NeurIPS 2020, arXiv 2006.04388',
+        page='dfl', use='box sides as distributions (GFL, RTMDet-style heads)',
+        namesake='same')
 
     element_dims = 1
     loss_fn = staticmethod(distribution_focal_loss)

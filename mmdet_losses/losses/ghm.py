@@ -15,6 +15,7 @@ from ..functional.location.ghmr import ghmr_loss
 from ..functional.reduction import AVG_EPS, align_weight, reduce_sum, weight_reduce_loss
 from ..functional.validation import check_int, check_number
 from ..registry import MODELS
+from ..spec import LossSpec, Preset
 from .base import BaseLoss
 
 
@@ -39,6 +40,15 @@ class GHMC(BaseLoss):
         use_sigmoid: must be ``True``.
         reduction, loss_weight: as every loss.
     """
+
+    spec = LossSpec(
+        kind='category', paper='Li, Liu and Wang, AAAI 2019, arXiv 1811.05181',
+        page='ghmc', use='one-stage heads, down-weighting easy examples and outliers',
+        namesake='same', presets=(
+            Preset('ghmc', dict(bins=30, momentum=0.75, use_sigmoid=True),
+                   'GHM-C (Li, Liu and Wang, arXiv:1811.05181): BCE weighted by the '
+                   "inverse density of its gradient norm; the paper's RetinaNet "
+                   'setting: 30 bins, momentum 0.75.'), ))
 
     element_dims = None
 
@@ -97,6 +107,17 @@ class GHMR(BaseLoss):
             its GHM RetinaNet config uses 0.7).
         reduction, loss_weight: as every loss.
     """
+
+    spec = LossSpec(
+        kind='coordinate', paper='Li, Liu and Wang, AAAI 2019, arXiv 1811.05181',
+        page='ghmr', use='encoded deltas, weighted by gradient density (with GHM-C)',
+        namesake='same', presets=(
+            # MMDetection's GHM RetinaNet weight: GHM-R averages over all coordinates
+            Preset('ghmr', dict(mu=0.02, bins=10, momentum=0.7),
+                   'GHM-R (Li et al., arXiv:1811.05181): ASL1 with mu=0.02, weighted '
+                   'by the inverse density of its gradient norm over 10 bins, '
+                   "momentum 0.7: the values of MMDetection's GHM RetinaNet.",
+                   loss_weight=10.0), ))
 
     def __init__(self, mu: float = 0.02, bins: int = 10, momentum: float = 0.0,
                  reduction: str = 'mean', loss_weight: float = 1.0) -> None:

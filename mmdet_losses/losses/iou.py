@@ -27,6 +27,7 @@ from ..functional.validation import (check_choice, check_iou_mode,
                                      check_iou_modifiers, check_modifiable_mode,
                                      check_number)
 from ..registry import MODELS
+from ..spec import LossSpec, Preset
 from .base import BaseLoss
 
 
@@ -91,6 +92,14 @@ class IoULoss(IoUFamilyLoss):
             ``mode`` says, with a ``DeprecationWarning``, as MMDetection does.
     """
 
+    spec = LossSpec(
+        kind='box', paper='Yu et al., UnitBox, arXiv 1608.01471', page='iou',
+        use='FCOS-style point heads', summary="`mode='log'`, `'linear'`, `'square'`",
+        namesake='same', presets=(
+            Preset('iou', dict(mode='log'),
+                   'IoU loss -log(IoU) (UnitBox, arXiv:1608.01471), the loss of the '
+                   "FCOS paper and MMDetection's IoULoss default."), ))
+
     loss_fn = staticmethod(maybe_compiled(F_iou.iou_loss))
 
     def __init__(self, mode: str = 'log', eps: float = BOX_EPS, alpha: float = 1.0,
@@ -117,12 +126,38 @@ class IoULoss(IoUFamilyLoss):
 class GIoULoss(IoUFamilyLoss):
     """Generalized IoU loss, see :func:`~mmdet_losses.functional.giou_loss`."""
 
+    spec = LossSpec(
+        kind='box', paper='Rezatofighi et al., CVPR 2019, arXiv 1902.09630',
+        page='giou', use='the safe default for decoded boxes', namesake='same',
+        presets=(
+            Preset('giou', comment='Generalized IoU loss (Rezatofighi et al., '
+                   'arXiv:1902.09630).'),
+            Preset('alpha-giou', dict(alpha=3.0),
+                   'Alpha-GIoU (He et al., arXiv:2110.13675): the GIoU terms raised to '
+                   'the power alpha=3, the value the paper recommends.'),
+            Preset('inner-giou', dict(inner_ratio=0.7),
+                   'Inner-GIoU (Zhang et al., arXiv:2311.02877): GIoU + IoU - IoU of '
+                   'auxiliary boxes scaled by inner_ratio about their centres. A ratio '
+                   'below 1 sharpens the loss for the high-IoU samples of a general '
+                   'dataset (above 1 helps low-IoU, tiny objects); 0.7 is untuned.'),
+            Preset('focaler-giou', dict(focaler_range=(0.0, 0.95)),
+                   'Focaler-GIoU (Zhang & Zhang, arXiv:2401.10525): GIoU + IoU - IoU '
+                   "mapped linearly from [d, u] onto [0, 1]; (0.0, 0.95), the official "
+                   "code's default, saturates the IoU term of near-perfect boxes.")))
+
     loss_fn = staticmethod(maybe_compiled(F_iou.giou_loss))
 
 
 @MODELS.register_module()
 class DIoULoss(IoUFamilyLoss):
     """Distance-IoU loss, see :func:`~mmdet_losses.functional.diou_loss`."""
+
+    spec = LossSpec(
+        kind='box', paper='Zheng et al., AAAI 2020, arXiv 1911.08287', page='diou',
+        use='decoded boxes, a centre pull that also acts on nested boxes',
+        namesake='same', presets=(
+            Preset('diou', comment='Distance-IoU loss (Zheng et al., '
+                   'arXiv:1911.08287).'), ))
 
     loss_fn = staticmethod(maybe_compiled(F_iou.diou_loss))
 
@@ -136,6 +171,13 @@ class CIoULoss(IoUFamilyLoss):
             below which the aspect-ratio term is off: ``0.5`` reproduces
             MMDetection's ``CIoULoss``.
     """
+
+    spec = LossSpec(
+        kind='box', paper='Zheng et al., AAAI 2020, arXiv 1911.08287', page='ciou',
+        use='decoded boxes whose aspect ratio matters', namesake='variant',
+        presets=(
+            Preset('ciou', comment='Complete-IoU loss (Zheng et al., '
+                   'arXiv:1911.08287).'), ))
 
     loss_fn = staticmethod(maybe_compiled(F_iou.ciou_loss))
 
@@ -165,6 +207,16 @@ class EIoULoss(IoUFamilyLoss):
     Args:
         focal_gamma: ``None`` or ``> 0`` for Focal-EIoU (paper: 0.5).
     """
+
+    spec = LossSpec(
+        kind='box', paper='Zhang et al., arXiv 2101.08158', page='eiou',
+        use='boxes of the right shape but the wrong size',
+        summary='Efficient-IoU, Focal-EIoU', namesake='variant', presets=(
+            Preset('eiou', comment='Efficient-IoU loss (Zhang et al., '
+                   'arXiv:2101.08158), without the focal term.'),
+            Preset('focal-eiou', dict(focal_gamma=0.5),
+                   'Focal-EIoU (Zhang et al., arXiv:2101.08158): EIoU weighted by '
+                   'IoU^gamma, gamma=0.5 as in the paper.')))
 
     loss_fn = staticmethod(maybe_compiled(F_iou.eiou_loss))
 
@@ -204,6 +256,21 @@ class WIoULoss(IoUFamilyLoss):
         momentum: of the running mean, in ``(0, 1]``; the default is the official
             ``1 - 0.5 ** (1 / 7000)``.
     """
+
+    spec = LossSpec(
+        kind='box', paper='Tong et al., arXiv 2301.10051', page='wiou',
+        use='noisy or ambiguous box labels', summary='v1, v2, v3', presets=(
+            Preset('wiou', dict(version='v3'),
+                   'Wise-IoU v3 (Tong et al., arXiv:2301.10051): v1 with the dynamic '
+                   'non-monotonic focusing coefficient, the variant the paper '
+                   'recommends.', file='wiou-v3'),
+            Preset('wiou-v1', dict(version='v1'),
+                   'Wise-IoU v1 (Tong et al., arXiv:2301.10051): IoU loss scaled by a '
+                   'centre-distance attention term.'),
+            Preset('wiou-v2', dict(version='v2', gamma=0.5),
+                   'Wise-IoU v2 (Tong et al., arXiv:2301.10051): v1 times the '
+                   'monotonic focusing coefficient (L_IoU / running mean)^gamma, '
+                   "gamma=0.5 as in the paper's code.")))
 
     loss_fn = staticmethod(maybe_compiled(F_iou.wiou_loss))
 

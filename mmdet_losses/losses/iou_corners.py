@@ -10,6 +10,7 @@ from ..functional.location import iou_corners as F_corners
 from ..functional.location.geometry import BOX_EPS
 from ..functional.validation import check_choice, check_image_size, check_number
 from ..registry import MODELS
+from ..spec import LossSpec, Preset
 from .iou import IoUFamilyLoss
 
 
@@ -25,6 +26,18 @@ class MPDIoULoss(IoUFamilyLoss):
         eps, alpha, inner_ratio, focaler_range, reduction, loss_weight: as for
             every IoU-family loss.
     """
+
+    spec = LossSpec(
+        kind='box', paper='Ma and Xu, arXiv 2307.07662', page='mpdiou',
+        use='decoded boxes of one fixed input size; size and position in one penalty',
+        presets=(
+            Preset('mpdiou', dict(image_size=(1333, 800)),
+                   'MPDIoU (Ma & Xu, arXiv:2307.07662): 1 - IoU plus the squared '
+                   'distances of the top-left and bottom-right corners over '
+                   "W^2 + H^2. The paper's W, H are the input image's size: the "
+                   'network sees COCO images resized to fit 1333 x 800 (keep ratio) '
+                   'and padded, so (1333, 800) is the input size of the 1x COCO '
+                   'pipeline.'), ))
 
     loss_fn = staticmethod(maybe_compiled(F_corners.mpdiou_loss))
 
@@ -50,6 +63,19 @@ class PIoULoss(IoUFamilyLoss):
         eps, alpha, inner_ratio, focaler_range, reduction, loss_weight: as for
             every IoU-family loss.
     """
+
+    spec = LossSpec(
+        kind='box', paper='Liu et al., Neural Networks 2024 (Powerful-IoU)',
+        page='piou',
+        use='boxes far from their targets; v2 focuses on medium-quality boxes',
+        summary='v1, v2', presets=(
+            Preset('piou', dict(version='v1'),
+                   'Powerful-IoU v1 (Liu et al., Neural Networks 2024): 1 - IoU plus '
+                   'the target-size-adaptive penalty 1 - exp(-P^2).'),
+            Preset('piou-v2', dict(version='v2', focus_lambda=1.3),
+                   'Powerful-IoU v2 (Liu et al., Neural Networks 2024): PIoU v1 times '
+                   "the non-monotonic attention u(lambda q); lambda=1.3 is the "
+                   "paper's value.")))
 
     loss_fn = staticmethod(maybe_compiled(F_corners.piou_loss))
 

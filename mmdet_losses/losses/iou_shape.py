@@ -10,6 +10,7 @@ from ..functional.location.geometry import BOX_EPS
 from ..functional.location.iou_shape import shape_iou_loss, siou_loss
 from ..functional.validation import check_number
 from ..registry import MODELS
+from ..spec import LossSpec, Preset
 from .iou import IoUFamilyLoss
 
 
@@ -20,6 +21,12 @@ class SIoULoss(IoUFamilyLoss):
     Args:
         theta: shape-cost exponent, in ``[1, 10]`` (paper: 4).
     """
+
+    spec = LossSpec(
+        kind='box', paper='Gevorgyan, arXiv 2205.12740', page='siou',
+        use='YOLO-style training', namesake='variant', presets=(
+            Preset('siou', comment='SCYLLA-IoU loss (Gevorgyan, arXiv:2205.12740).'),
+        ))
 
     loss_fn = staticmethod(maybe_compiled(siou_loss))
 
@@ -46,6 +53,14 @@ class ShapeIoULoss(IoUFamilyLoss):
         eps, alpha, inner_ratio, focaler_range, reduction, loss_weight: as for
             every IoU-family loss.
     """
+
+    spec = LossSpec(
+        kind='box', paper='Zhang and Zhang, arXiv 2312.17663', page='shape_iou',
+        use="elongated targets: offsets weighted by the target's shape", presets=(
+            Preset('shape-iou', dict(scale=0.0, theta=4.0),
+                   'Shape-IoU (Zhang & Zhang, arXiv:2312.17663): distance and shape '
+                   "costs weighted by the target's shape; scale=0 (equal weights) is "
+                   "the paper's default, theta=4 its shape-cost exponent."), ))
 
     loss_fn = staticmethod(maybe_compiled(shape_iou_loss))
 

@@ -6,6 +6,7 @@ from ..functional.location.geometry import BOX_EPS
 from ..functional.location.nwd import nwd_loss
 from ..functional.validation import check_number
 from ..registry import MODELS
+from ..spec import LossSpec, Preset
 from .base import BaseLoss
 
 
@@ -19,6 +20,14 @@ class NWDLoss(BaseLoss):
             (paper: 12.8 on AI-TOD).
         eps: ``> 0``, inside the square root.
     """
+
+    spec = LossSpec(
+        kind='box', paper='Wang et al., arXiv 2110.13389', page='nwd',
+        use='tiny objects', presets=(
+            Preset('nwd', dict(constant=12.8),
+                   'Normalized Gaussian Wasserstein distance (Wang et al., '
+                   'arXiv:2110.13389) for tiny objects; constant=12.8 px is the '
+                   "paper's value (AI-TOD mean object size)."), ))
 
     element_dims = 1
 

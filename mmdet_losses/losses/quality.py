@@ -7,6 +7,7 @@ from ..functional.category.quality import quality_focal_loss, varifocal_loss
 from ..functional.fused.quality import quality_focal_loss_sum, varifocal_loss_sum
 from ..functional.validation import check_number
 from ..registry import MODELS
+from ..spec import LossSpec, Preset
 from .category import CategoryLoss
 
 
@@ -34,6 +35,16 @@ class QualityFocalLoss(CategoryLoss):
         activated: ``pred`` holds probabilities.
         reduction, loss_weight: as every loss.
     """
+
+    spec = LossSpec(
+        kind='quality', paper='Li et al., GFL, NeurIPS 2020, arXiv 2006.04388',
+        page='qfl', use='IoU-quality classification: GFL, quality RetinaNet/FCOS',
+        namesake='same', presets=(
+            Preset('qfl', dict(use_sigmoid=True, beta=2.0),
+                   'Quality Focal Loss (Li et al., GFL, arXiv:2006.04388): sigmoid BCE '
+                   "against a soft target, the IoU of each positive's predicted box "
+                   'with its ground truth (0 for the rest), scaled by '
+                   '|target - p|^beta; beta=2 as in the paper.'), ))
 
     quality = True
     sum_classes = True
@@ -70,6 +81,17 @@ class VarifocalLoss(CategoryLoss):
         iou_weighted: weigh positives by their target ``q`` (paper), else by 1.
         reduction, loss_weight: as every loss.
     """
+
+    spec = LossSpec(
+        kind='quality', paper='Zhang et al., VarifocalNet, CVPR 2021, arXiv 2008.13367',
+        page='vfl', use='IoU-aware classification: VFNet, quality RetinaNet/FCOS',
+        namesake='same', presets=(
+            Preset('vfl', dict(use_sigmoid=True, alpha=0.75, gamma=2.0,
+                               iou_weighted=True),
+                   'Varifocal Loss (Zhang et al., VarifocalNet, arXiv:2008.13367): BCE '
+                   'against the IoU target q of each positive, weighted by q '
+                   '(iou_weighted), and focal-down-weighted negatives, '
+                   'alpha * p^gamma; alpha=0.75, gamma=2 as in the paper.'), ))
 
     quality = True
 

@@ -5,6 +5,8 @@ Configs import this module (``custom_imports = dict(imports=['mmdet_losses',
 'mmdet_losses.models'])``) and select a head with
 ``type='mmdet_losses.QualityRetinaHead'``.
 """
+from ..losses import SPECS
+from ..spec import IOU_QUALITY
 from .quality_fcos_head import QualityFCOSHead
 from .quality_retina_head import QualityRetinaHead
 from .quality_target import iou_quality_target
@@ -17,8 +19,9 @@ QUALITY_HEADS = {
     'FCOSHead': dict(type='mmdet_losses.QualityFCOSHead', loss_centerness=None,
                      centerness_on_reg=False),
 }
-# Category losses whose target is ``(labels, IoU scores)``.
-QUALITY_LOSSES = ('QualityFocalLoss', 'VarifocalLoss')
+# Category losses whose target is ``(labels, IoU scores)``, from their specs.
+QUALITY_LOSSES = tuple(name for name, spec in SPECS.items()
+                       if spec.targets == IOU_QUALITY)
 
 __all__ = ['QualityRetinaHead', 'QualityFCOSHead', 'iou_quality_target',
            'QUALITY_HEADS', 'QUALITY_LOSSES']

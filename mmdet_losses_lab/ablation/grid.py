@@ -5,70 +5,46 @@ import os.path as osp
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from mmdet_losses.engine.init import softmax_head_init
+from mmdet_losses.losses import SPECS, spec_of
+from mmdet_losses.spec import REGRESSION_TARGETS
+
 from .heads import (DetectorLayout, category_overrides, default_location_weight,
                     inspect_detector, legacy_layout, location_overrides)
 
-CATEGORY_LOSSES: Dict[str, dict] = {
-    'focal': dict(type='mmdet_losses.FocalLoss', use_sigmoid=True, gamma=2.0,
-                  alpha=0.25, loss_weight=1.0),
-    'bce': dict(type='mmdet_losses.CrossEntropyLoss', use_sigmoid=True,
-                loss_weight=1.0),
-    'ce': dict(type='mmdet_losses.CrossEntropyLoss', use_sigmoid=False,
-               loss_weight=1.0),
-    'softmax-focal': dict(type='mmdet_losses.FocalLoss', use_sigmoid=False,
-                          gamma=2.0, alpha=0.25, loss_weight=1.0),
-    # IoU-quality targets: a RetinaHead or FCOSHead becomes its quality-aware
-    # version in the run's config (mmdet_losses.models.QUALITY_HEADS).
-    'qfl': dict(type='mmdet_losses.QualityFocalLoss', use_sigmoid=True, beta=2.0,
-                loss_weight=1.0),
-    'vfl': dict(type='mmdet_losses.VarifocalLoss', use_sigmoid=True, alpha=0.75,
-                gamma=2.0, iou_weighted=True, loss_weight=1.0),
-    # the GHM paper's RetinaNet setting (configs/_base_/losses/ghmc.py)
-    'ghmc': dict(type='mmdet_losses.GHMC', bins=30, momentum=0.75, use_sigmoid=True,
-                 loss_weight=1.0),
-}
 
+def _settings(category: bool) -> Dict[str, dict]:
+    """The grid's named settings: every preset of the losses' specs
+    (:data:`mmdet_losses.losses.SPECS`), as ``configs/_base_/losses/<file>.py``
+    writes it, and a category setting with its loss's weight (the same on every
+    head), a location setting with the weight it carries, if any (GHM-R's); the
+    others take their head kind's (heads.py: default_location_weight)."""
+    settings = {}
+    for spec in SPECS.values():
+        if spec.category != category:
+            continue
+        for preset in spec.presets:
+            loss = spec.config(preset)
+            weight = spec.uniform_weight if category else None
+            if preset.loss_weight is not None:
+                weight = preset.loss_weight
+            if weight is not None:
+                loss['loss_weight'] = weight
+            settings[preset.name] = loss
+    return settings
+
+
+# A quality setting (IoU-quality targets: qfl, vfl) turns a RetinaHead or FCOSHead
+# into its quality-aware version in the run's config (mmdet_losses.models).
+CATEGORY_LOSSES: Dict[str, dict] = _settings(category=True)
 # Lp losses compare what the head regresses (deltas for anchor heads); the IoU family
 # compares decoded boxes. The head options and default weights of each follow from
-# the detector (heads.py: location_overrides, default_location_weight). The type and
-# hyper-parameters of every entry are those of configs/_base_/losses/<name>.py
-# (tests/test_ablation_detectors.py fails where the two disagree).
-LOCATION_LOSSES: Dict[str, dict] = {
-    'l1': dict(type='mmdet_losses.L1Loss'),
-    'l2': dict(type='mmdet_losses.L2Loss'),
-    'smooth-l1': dict(type='mmdet_losses.SmoothL1Loss', beta=0.11),
-    'iou': dict(type='mmdet_losses.IoULoss', mode='log'),
-    'giou': dict(type='mmdet_losses.GIoULoss'),
-    'diou': dict(type='mmdet_losses.DIoULoss'),
-    'ciou': dict(type='mmdet_losses.CIoULoss'),
-    'eiou': dict(type='mmdet_losses.EIoULoss'),
-    'focal-eiou': dict(type='mmdet_losses.EIoULoss', focal_gamma=0.5),
-    'siou': dict(type='mmdet_losses.SIoULoss'),
-    'wiou': dict(type='mmdet_losses.WIoULoss', version='v3'),
-    'wiou-v1': dict(type='mmdet_losses.WIoULoss', version='v1'),
-    'alpha-giou': dict(type='mmdet_losses.GIoULoss', alpha=3.0),
-    'nwd': dict(type='mmdet_losses.NWDLoss', constant=12.8),
-    'mpdiou': dict(type='mmdet_losses.MPDIoULoss', image_size=(1333, 800)),
-    'shape-iou': dict(type='mmdet_losses.ShapeIoULoss', scale=0.0, theta=4.0),
-    'piou': dict(type='mmdet_losses.PIoULoss', version='v1'),
-    'piou-v2': dict(type='mmdet_losses.PIoULoss', version='v2', focus_lambda=1.3),
-    'wiou-v2': dict(type='mmdet_losses.WIoULoss', version='v2', gamma=0.5),
-    'inner-giou': dict(type='mmdet_losses.GIoULoss', inner_ratio=0.7),
-    'focaler-giou': dict(type='mmdet_losses.GIoULoss', focaler_range=(0.0, 0.95)),
-    'balanced-l1': dict(type='mmdet_losses.BalancedL1Loss', alpha=0.5, gamma=1.5,
-                        beta=0.11),
-    # MMDetection's GHM RetinaNet weight: GHM-R averages over all coordinates
-    'ghmr': dict(type='mmdet_losses.GHMR', mu=0.02, bins=10, momentum=0.7,
-                 loss_weight=10.0),
-}
-_COORDINATE_LOSSES = ('L1Loss', 'L2Loss', 'SmoothL1Loss', 'BalancedL1Loss', 'GHMR')
+# the detector (heads.py: location_overrides, default_location_weight).
+LOCATION_LOSSES: Dict[str, dict] = _settings(category=False)
 # A softmax head (use_sigmoid=False) starts at the background prior, as the softmax
 # configs under configs/ do (configs/_base_/losses/softmax-ce.py): the heads' default
 # init gives every one of the C + 1 logits the same bias, a uniform softmax.
-SOFTMAX_HEAD_INIT = [
-    dict(type='Normal', layer='Conv2d', std=0.01),
-    dict(type='mmdet_losses.SoftmaxPriorInit', prior_prob=0.01),
-]
+SOFTMAX_HEAD_INIT = softmax_head_init()
 
 
 def parse_loss_spec(spec: str, table: Dict[str, dict]) -> Tuple[str, dict]:
@@ -181,7 +157,8 @@ def wire_run(layout: DetectorLayout, loss_cls: dict, loss_bbox: dict,
     Raises:
         IncompatibleSetting: the setting cannot train on this detector (why).
     """
-    coordinate = loss_bbox['type'].split('.')[-1] in _COORDINATE_LOSSES
+    spec = spec_of(loss_bbox['type'])
+    coordinate = spec is not None and spec.compares == REGRESSION_TARGETS
     softmax = loss_cls.get('use_sigmoid', True) is False
     overrides, imports, weights = {}, ['mmdet_losses'], {}
     for site in layout.sites:
@@ -189,7 +166,7 @@ def wire_run(layout: DetectorLayout, loss_cls: dict, loss_bbox: dict,
         if reg_weight is not None:
             bbox['loss_weight'] = float(reg_weight)
         else:
-            bbox.setdefault('loss_weight', default_location_weight(site, coordinate))
+            bbox.setdefault('loss_weight', default_location_weight(site, spec))
         weights[site.path] = bbox['loss_weight']
         head = location_overrides(site, bbox, coordinate)
         if site.category:

@@ -23,12 +23,15 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, List, Optional, Tuple
 
+from mmdet_losses.losses import SPECS, spec_of
+from mmdet_losses.spec import (BOXES, IOU_QUALITY, REGRESSION_TARGETS, LossSpec,
+                               kind_weights)
+
 # Heads that decode their box predictions before every location loss.
 ALWAYS_DECODING_HEADS = ('ATSSHead', 'GFLHead')
 # Heads whose classification target is a (labels, IoU scores) pair, computed by the
-# head itself, and the loss types that take it when mmdet_losses.models is absent.
+# head itself.
 QUALITY_TARGET_HEADS = ('GFLHead',)
-_QUALITY_LOSSES_FALLBACK = ('QualityFocalLoss',)
 # Heads whose losses a grid setting cannot stand in for, and why.
 UNSUPPORTED_HEADS = {
     'VFNetHead': 'it has a second location loss (loss_bbox_refine) for its refined '
@@ -36,12 +39,10 @@ UNSUPPORTED_HEADS = {
     'TOODHead': 'it scores with sigmoid-activated, task-aligned targets (its '
                 'loss_cls takes probabilities) and has an initial_loss_cls',
 }
-# Location-loss weights where a setting gives none. Coordinate losses: 1.0 (the
-# detectors' own L1/Smooth L1). IoU family: 2.0 on anchor-based dense heads (ATSS's
-# and GFL's GIoU), 1.0 on anchor-free ones (FCOS's IoU loss), 10.0 on RoI heads
-# (MMDetection's Faster R-CNN IoU/GIoU configs).
-COORDINATE_WEIGHT = 1.0
-IOU_WEIGHTS = {'anchor': 2.0, 'anchor-free': 1.0, 'roi': 10.0}
+# Location-loss weights where a setting gives none: the loss's spec's weight for the
+# head kind (mmdet_losses.spec: coordinate losses 1.0; the IoU family 2.0 on anchor
+# heads, 1.0 on anchor-free ones, 10.0 on RoI heads), a box loss's for any other type.
+_OTHER_LOCATION_WEIGHTS = kind_weights('box')
 
 
 class IncompatibleSetting(ValueError):
@@ -138,14 +139,6 @@ def find_sites(model: dict) -> List[LossSite]:
     return sites
 
 
-def _quality_losses() -> Tuple[str, ...]:
-    try:
-        from mmdet_losses.models import QUALITY_LOSSES
-    except ImportError:
-        return _QUALITY_LOSSES_FALLBACK
-    return tuple(QUALITY_LOSSES)
-
-
 def _quality_swaps() -> Dict[str, dict]:
     try:
         from mmdet_losses.models import QUALITY_HEADS
@@ -160,9 +153,10 @@ def _type_name(loss: dict) -> str:
 
 def category_overrides(site: LossSite, loss_cls: dict, softmax_init: list) -> dict:
     """The head settings for ``loss_cls`` at ``site`` (``loss_cls`` included)."""
-    name, quality = _type_name(loss_cls), _quality_losses()
+    name, spec = _type_name(loss_cls), spec_of(loss_cls['type'])
+    quality = [n for n, s in SPECS.items() if s.targets == IOU_QUALITY]
     softmax = loss_cls.get('use_sigmoid', True) is False
-    is_quality = name in quality
+    is_quality = spec is not None and spec.targets == IOU_QUALITY
     if site.is_a(QUALITY_TARGET_HEADS) and not is_quality:
         raise IncompatibleSetting(
             f'{site.head_type} ({site.name}) trains its classifier on (labels, IoU '
@@ -198,10 +192,12 @@ def location_overrides(site: LossSite, loss_bbox: dict, coordinate: bool) -> dic
     return overrides
 
 
-def default_location_weight(site: LossSite, coordinate: bool) -> float:
-    if coordinate:
-        return COORDINATE_WEIGHT
-    return IOU_WEIGHTS['anchor' if site.kind == 'rpn' else site.kind]
+def default_location_weight(site: LossSite, spec: Optional[LossSpec]) -> float:
+    """The weight of a location loss (its spec, ``None`` for a type this package
+    does not define) at ``site`` when the setting gives none."""
+    weights = spec.weights if spec is not None and \
+        spec.compares in (BOXES, REGRESSION_TARGETS) else _OTHER_LOCATION_WEIGHTS
+    return weights['anchor' if site.kind == 'rpn' else site.kind]
 
 
 @dataclass(frozen=True)
