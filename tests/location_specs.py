@@ -1,5 +1,10 @@
 """How the tests call each location loss: the functional and the registered module
-behind every key of ``tests/cases.py``, plus random and degenerate box pairs."""
+behind every key of ``tests/cases.py``, plus random and degenerate box pairs.
+
+A box or coordinate loss of the registry gets its key here from its spec (its docs
+page's name, its defaults; :func:`from_specs`); the entries below are the variants
+the table checks besides, or instead of, a loss's defaults."""
+import inspect
 from typing import Callable, Dict, NamedTuple, Optional
 
 import torch
@@ -7,6 +12,8 @@ from torch import Tensor
 
 import mmdet_losses.functional as F
 from mmdet_losses import MODELS
+from mmdet_losses.losses import SPECS
+from mmdet_losses.spec import BOXES, REGRESSION_TARGETS
 from reference_boxes import DEGENERATE_PAIRS, pair_batch
 
 
@@ -18,48 +25,60 @@ class LossSpec(NamedTuple):
     stop_gradient: bool = False    # holds a term constant for the gradient
 
 
-LOSSES = {
+EXPLICIT = {
     'iou_log': LossSpec(F.iou_loss, dict(mode='log'),
                         dict(type='IoULoss', mode='log'), True),
     'iou_linear': LossSpec(F.iou_loss, dict(mode='linear'),
                            dict(type='IoULoss', mode='linear'), True),
     'iou_square': LossSpec(F.iou_loss, dict(mode='square'),
                            dict(type='IoULoss', mode='square'), True),
-    'giou': LossSpec(F.giou_loss, {}, dict(type='GIoULoss'), True),
-    'diou': LossSpec(F.diou_loss, {}, dict(type='DIoULoss'), True),
     'ciou': LossSpec(F.ciou_loss, {}, dict(type='CIoULoss'), True, True),
     'ciou_gated': LossSpec(F.ciou_loss, dict(aspect_iou_threshold=0.5),
                            dict(type='CIoULoss', aspect_iou_threshold=0.5), True,
                            True),
-    'eiou': LossSpec(F.eiou_loss, {}, dict(type='EIoULoss'), True),
-    'siou': LossSpec(F.siou_loss, {}, dict(type='SIoULoss'), True),
     'wiou_v1': LossSpec(F.wiou_loss, {}, dict(type='WIoULoss', version='v1'), True,
                         True),
     # v3's running mean: a tensor for the functional, the module's buffer
     'wiou_v3': LossSpec(F.wiou_loss, dict(iou_loss_mean=0.5),
                         dict(type='WIoULoss', version='v3'), True, True),
-    'nwd': LossSpec(F.nwd_loss, {}, dict(type='NWDLoss'), True),
     # image_size (30, 40): W^2 + H^2 = 2500, round numbers in tests/cases.py
     'mpdiou': LossSpec(F.mpdiou_loss, dict(image_size=(30.0, 40.0)),
                        dict(type='MPDIoULoss', image_size=(30, 40)), True),
-    'shape_iou': LossSpec(F.shape_iou_loss, {}, dict(type='ShapeIoULoss'), True),
     'piou': LossSpec(F.piou_loss, {}, dict(type='PIoULoss'), True),
     'piou_v2': LossSpec(F.piou_loss, dict(version='v2'),
                         dict(type='PIoULoss', version='v2'), True),
     'wiou_v2': LossSpec(F.wiou_loss, dict(iou_loss_mean=0.5, focus_gamma=0.5),
                         dict(type='WIoULoss', version='v2'), True, True),
-    'l1': LossSpec(F.l1_loss, {}, dict(type='L1Loss'), False),
-    'l2': LossSpec(F.l2_loss, {}, dict(type='L2Loss'), False),
-    'smooth_l1': LossSpec(F.smooth_l1_loss, {}, dict(type='SmoothL1Loss'), False),
-    'balanced_l1': LossSpec(F.balanced_l1_loss, {}, dict(type='BalancedL1Loss'),
-                            False),
 }
+# Tested on their own: GHM-R's weights depend on the whole batch
+# (tests/test_location_coordinate.py).
+NOT_IN_THE_TABLE = ('GHMR', )
+
+
+def from_specs(explicit: Dict[str, LossSpec]) -> Dict[str, LossSpec]:
+    """``explicit`` and, for every box or coordinate loss of the registry that has
+    no entry there, its entry with its defaults under its page's name."""
+    covered = {spec.module['type'] for spec in explicit.values()}
+    derived = {}
+    for name, spec in SPECS.items():
+        if spec.compares in (BOXES, REGRESSION_TARGETS) and name not in covered \
+                and name not in NOT_IN_THE_TABLE:
+            loss_fn = MODELS.get(name).loss_fn
+            derived[spec.page] = LossSpec(getattr(loss_fn, 'fn', loss_fn), {},
+                                          dict(type=name), spec.compares == BOXES)
+    return {**explicit, **derived}
+
+
+LOSSES = from_specs(EXPLICIT)
 IOU_FAMILY = tuple(key for key, spec in LOSSES.items() if spec.per_box)
 # The losses of the 1 - IoU + penalty form: they take inner_ratio and focaler_range.
-IOU_MODIFIABLE = ('iou_linear', 'giou', 'diou', 'ciou', 'ciou_gated', 'eiou', 'siou',
-                  'mpdiou', 'shape_iou', 'piou', 'piou_v2')
+IOU_MODIFIABLE = tuple(
+    key for key, spec in LOSSES.items()
+    if 'inner_ratio' in inspect.signature(spec.functional).parameters
+    and spec.fn_kwargs.get('mode', 'linear') == 'linear')
 # The losses whose running mean of the IoU loss is a module buffer.
-RUNNING_MEAN = ('wiou_v2', 'wiou_v3')
+RUNNING_MEAN = tuple(key for key, spec in LOSSES.items()
+                     if 'iou_loss_mean' in spec.fn_kwargs)
 
 
 def call_functional(key: str, pred: Tensor, target: Tensor, **kwargs) -> Tensor:

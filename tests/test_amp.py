@@ -14,6 +14,9 @@ from mmdet.registry import MODELS as MMDET_MODELS
 from mmdet_losses import MODELS
 from mmdet_losses.losses import BaseLoss
 from mmdet_losses.engine.amp import CPUAutocastOptimWrapper, amp_optim_wrapper
+from mmdet_losses.losses import SPECS
+from mmdet_losses import spec
+from spec_helpers import loss_names, required_options
 from train_utils import RETINANET, make_data, tiny_config, train, train_records
 
 N, C = 16, 3
@@ -37,8 +40,9 @@ SCORES = torch.rand(N, generator=torch.Generator().manual_seed(2))
 SOFT = torch.zeros(N, C).scatter_(1, (torch.arange(N) % C)[:, None], SCORES[:, None])
 BOX_PRED, BOX_TARGET = boxes(3, jitter=4.0), boxes(3)
 
-# name: (build kwargs, float32 prediction, target). Every loss of the registry needs a
-# row: a new loss fails test_every_loss_has_a_case.
+# name: (build kwargs, float32 prediction, target), the hand-made rows; every other
+# loss gets the case of its kind and targets (its spec): a loss whose targets no
+# case below fits fails test_every_loss_has_a_case.
 CATEGORY = dict(
     CrossEntropyLoss=[(dict(use_sigmoid=False), logits(C + 1), LABELS),
                       (dict(use_sigmoid=True), logits(C), LABELS),
@@ -51,19 +55,32 @@ CATEGORY = dict(
     DistributionFocalLoss=[(dict(), logits(BINS + 1), SCORES * BINS)],
     GHMC=[(dict(), logits(C), LABELS)],
 )
+# prediction and target of a category loss by the targets it takes
+TARGETS = {spec.LABELS: (logits(C), LABELS),
+           spec.IOU_QUALITY: (logits(C), (LABELS, SCORES)),
+           spec.BIN_DISTANCES: (logits(BINS + 1), SCORES * BINS)}
 BOX_KWARGS = dict(MPDIoULoss=dict(image_size=(128, 128)))
-BOX_LOSSES = ('L1Loss', 'L2Loss', 'SmoothL1Loss', 'BalancedL1Loss', 'GHMR',
-              'IoULoss', 'GIoULoss', 'DIoULoss', 'CIoULoss', 'EIoULoss', 'SIoULoss',
-              'WIoULoss', 'NWDLoss', 'MPDIoULoss', 'ShapeIoULoss', 'PIoULoss')
+BOX_LOSSES = loss_names('box', 'coordinate')
+
+
+def loss_rows(name):
+    """``(build kwargs, prediction, target)`` of every case of the loss ``name``."""
+    if name in CATEGORY:
+        return CATEGORY[name]
+    if name in BOX_LOSSES:
+        return [(BOX_KWARGS.get(name, required_options(name)), BOX_PRED, BOX_TARGET)]
+    if SPECS[name].targets in TARGETS:
+        return [(required_options(name), *TARGETS[SPECS[name].targets])]
+    return []
 
 
 def cases():
-    for name, rows in CATEGORY.items():
+    for name in SPECS:
+        rows = loss_rows(name)
         for index, (kwargs, pred, target) in enumerate(rows):
-            yield pytest.param(name, kwargs, pred, target, id=f'{name}-{index}')
-    for name in BOX_LOSSES:
-        yield pytest.param(name, BOX_KWARGS.get(name, {}), BOX_PRED, BOX_TARGET,
-                           id=name)
+            yield pytest.param(name, kwargs, pred, target,
+                               id=name if len(rows) == 1 and name in BOX_LOSSES
+                               else f'{name}-{index}')
 
 
 def registered_losses():
@@ -73,9 +90,8 @@ def registered_losses():
 
 
 def test_every_loss_has_a_case():
-    covered = set(CATEGORY) | set(BOX_LOSSES)
-    assert set(registered_losses()) <= covered, \
-        f'add an autocast case for {sorted(set(registered_losses()) - covered)}'
+    missing = sorted(name for name in registered_losses() if not loss_rows(name))
+    assert not missing, f'add an autocast case for {missing}'
 
 
 # Under autocast BaseLoss.forward computes on pred.float() with autocast off: a float32

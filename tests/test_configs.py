@@ -17,7 +17,9 @@ from mmengine.hub import get_config
 from mmengine.registry import init_default_scope
 from mmengine.utils import import_modules_from_strings
 
+from mmdet_losses.spec import BOXES, CATEGORY_KINDS, IOU_QUALITY, REGRESSION_TARGETS
 from mmdet_losses_lab.training.config import set_data_root
+from spec_helpers import loss_names
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_DIR = osp.join(ROOT, 'configs')
@@ -25,13 +27,13 @@ CONFIGS = sorted(
     path for path in glob.glob(osp.join(CONFIG_DIR, '**', '*.py'), recursive=True)
     if '_base_' not in path.split(osp.sep))
 COCO_CONFIGS = [path for path in CONFIGS if path.endswith('_coco.py')]
-IOU_FAMILY = {'IoULoss', 'GIoULoss', 'DIoULoss', 'CIoULoss', 'EIoULoss',
-              'SIoULoss', 'WIoULoss', 'NWDLoss', 'MPDIoULoss', 'ShapeIoULoss',
-              'PIoULoss'}
-COORDINATE = {'L1Loss', 'L2Loss', 'SmoothL1Loss', 'BalancedL1Loss', 'GHMR'}
+# The losses by what they compare and the targets they take (their specs).
+IOU_FAMILY = set(loss_names(compares=BOXES))
+COORDINATE = set(loss_names(compares=REGRESSION_TARGETS))
+CATEGORY = set(loss_names(*CATEGORY_KINDS))
 # Category losses on IoU-quality targets, and the heads that compute them: ours
 # (mmdet_losses.models, extending RetinaHead and FCOSHead) and MMDetection's own.
-QUALITY = {'QualityFocalLoss', 'VarifocalLoss'}
+QUALITY = set(loss_names(targets=IOU_QUALITY))
 QUALITY_HEADS = {'mmdet_losses.QualityRetinaHead': 'RetinaHead',
                  'mmdet_losses.QualityFCOSHead': 'FCOSHead'}
 # Their other losses: DFL (GFL), GIoU on the refined boxes (VFNet).
@@ -110,7 +112,7 @@ def test_config_builds_and_is_wired_for_its_losses(path):
     # mmdet's heads read use_sigmoid from the dict: it must be stated.
     assert 'use_sigmoid' in head_cfg.loss_cls
     cls_name, bbox_name = loss_name(head_cfg.loss_cls), loss_name(head_cfg.loss_bbox)
-    assert cls_name in {'FocalLoss', 'CrossEntropyLoss', 'GHMC'} | QUALITY
+    assert cls_name in CATEGORY
     head_type = QUALITY_HEADS.get(head_cfg.type, head_cfg.type)
     # An IoU-quality loss needs a head that computes the IoU targets, and only it.
     assert (cls_name in QUALITY) == (head_cfg.type in QUALITY_HEADS

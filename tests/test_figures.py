@@ -9,25 +9,23 @@ import sys
 import pytest
 import torch
 
+from mmdet_losses.losses import SPECS
+from mmdet_losses.spec import CLASS_SCORES, DISTRIBUTIONS
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DOCS = osp.join(ROOT, 'docs')
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 MAX_FIGURE_BYTES = 300 * 1024
 PER_LOSS_MAX_BYTES = 60 * 1024
-# docs/losses/<page>.md of every registered loss class
-LOSS_PAGES = {
-    'CrossEntropyLoss': 'cross_entropy', 'FocalLoss': 'focal', 'L1Loss': 'l1',
-    'L2Loss': 'l2', 'SmoothL1Loss': 'smooth_l1', 'IoULoss': 'iou', 'GIoULoss': 'giou',
-    'DIoULoss': 'diou', 'CIoULoss': 'ciou', 'EIoULoss': 'eiou', 'SIoULoss': 'siou',
-    'WIoULoss': 'wiou', 'NWDLoss': 'nwd', 'MPDIoULoss': 'mpdiou',
-    'ShapeIoULoss': 'shape_iou', 'PIoULoss': 'piou', 'BalancedL1Loss': 'balanced_l1',
-    'GHMR': 'ghmr'
-}
-# pages whose figure tools/plot_category_curves.py draws (tests/test_category_figures.py)
-CATEGORY_PAGES = {'QualityFocalLoss': 'qfl', 'VarifocalLoss': 'vfl',
-                  'DistributionFocalLoss': 'dfl', 'GHMC': 'ghmc'}
-CURVE_TOOL_PAGES = dict(LOSS_PAGES)
-LOSS_PAGES = {**LOSS_PAGES, **CATEGORY_PAGES}
+# docs/losses/<page>.md of every registered loss class (its spec's page)
+LOSS_PAGES = {name: spec.page for name, spec in SPECS.items()}
+# pages whose figure tools/plot_category_curves.py draws (tests/test_category_figures.py):
+# the category, quality and distribution losses' but cross-entropy's and focal's
+CATEGORY_PAGES = {name: page for name, page in LOSS_PAGES.items()
+                  if SPECS[name].compares in (CLASS_SCORES, DISTRIBUTIONS)
+                  and page not in ('cross_entropy', 'focal')}
+CURVE_TOOL_PAGES = {name: page for name, page in LOSS_PAGES.items()
+                    if name not in CATEGORY_PAGES}
 # figures of docs/losses/ pages that are not one class's
 EXTRA_PAGES = {'iou_modifiers'}
 

@@ -12,6 +12,8 @@ import mmdet_losses.functional as F
 from mmdet_losses import MODELS
 from location_specs import (IOU_FAMILY, LOSSES, build_module, call_functional,
                             random_pairs)
+from mmdet_losses.losses import SPECS
+from spec_helpers import loss_names, required_options
 
 AVG_EPS = torch.finfo(torch.float32).eps
 N = 12
@@ -369,23 +371,24 @@ def test_wiou_running_mean_is_saved_and_loaded():
 
 
 # ------------------------------------------------------------------------ the registry
-REGISTERED = ['L1Loss', 'L2Loss', 'SmoothL1Loss', 'IoULoss', 'GIoULoss', 'DIoULoss',
-              'CIoULoss', 'EIoULoss', 'SIoULoss', 'WIoULoss', 'NWDLoss',
-              'ShapeIoULoss', 'PIoULoss', 'BalancedL1Loss', 'GHMR']
+REGISTERED = loss_names('box', 'coordinate')
 
 
 @pytest.mark.parametrize('name', REGISTERED)
 def test_scoped_build_from_mmdet_registry(name):
-    ours = MMDET_MODELS.build(dict(type=f'mmdet_losses.{name}'))
+    ours = MMDET_MODELS.build(dict(type=f'mmdet_losses.{name}',
+                                   **required_options(name)))
     assert type(ours) is getattr(mmdet_losses, name)
     # a bare name is ours inside our scope (MMEngine resolves it in the default scope)
     with DefaultScope.overwrite_default_scope('mmdet_losses'):
-        assert MODELS.build(dict(type=name)).__class__ is type(ours)
+        assert MODELS.build(dict(type=name, **required_options(name))).__class__ \
+            is type(ours)
 
 
-@pytest.mark.parametrize('name', ['L1Loss', 'SmoothL1Loss', 'IoULoss', 'GIoULoss',
-                                  'DIoULoss', 'CIoULoss', 'EIoULoss', 'SIoULoss',
-                                  'BalancedL1Loss', 'GHMR'])
+# MMDetection's namesakes of the same loss or of a variant of it (L2Loss: another
+# loss, MMDetection's embedding loss, which builds with other arguments)
+@pytest.mark.parametrize('name', [n for n in REGISTERED
+                                  if SPECS[n].namesake in ('same', 'variant')])
 def test_mmdet_names_untouched(name):
     theirs = MMDET_MODELS.build(dict(type=name))
     assert type(theirs).__module__.startswith('mmdet.models.losses')

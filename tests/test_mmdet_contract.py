@@ -1,6 +1,7 @@
 """docs/losses/mmdet_contract.md against both packages: a row for every registered
-loss, naming every constructor argument of MMDetection's class of the same name;
-the arguments it says ours refuses are refused, every other one is taken."""
+loss that MMDetection has a class of the same name for (its spec's ``namesake``),
+naming every constructor argument of that class; the arguments it says ours refuses
+are refused, every other one is taken."""
 import inspect
 import os.path as osp
 import re
@@ -9,14 +10,13 @@ import mmdet.models.losses as mmdet_losses_module
 import pytest
 
 from mmdet_losses import MODELS
-from mmdet_losses.losses import BaseLoss
+from mmdet_losses.losses import SPECS, BaseLoss
+from spec_helpers import required_options
 
 PAGE = osp.join(osp.dirname(osp.dirname(__file__)), 'docs', 'losses',
                 'mmdet_contract.md')
 REGISTERED = sorted(name for name in MODELS.own_names()
                     if issubclass(MODELS.get(name), BaseLoss))
-# What ours needs besides MMDetection's arguments to be built at all.
-REQUIRED = {'MPDIoULoss': dict(image_size=(640, 640))}
 
 
 def constructor_rows():
@@ -44,17 +44,21 @@ def mmdet_arguments(name: str):
             and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
-def test_every_registered_loss_has_a_row():
-    assert set(constructor_rows()) == set(REGISTERED)
+def test_every_loss_with_an_mmdetection_namesake_has_a_row():
+    assert set(constructor_rows()) == {name for name in REGISTERED
+                                       if SPECS[name].namesake is not None}
 
 
 @pytest.mark.parametrize('name', REGISTERED)
+def test_namesake_says_whether_mmdetection_has_the_class(name):
+    assert (SPECS[name].namesake is None) == (mmdet_arguments(name) is None), name
+
+
+@pytest.mark.parametrize('name', [name for name in REGISTERED
+                                  if SPECS[name].namesake is not None])
 def test_row_names_mmdets_arguments_and_ours_takes_the_rest(name):
     listed, refused = constructor_rows()[name]
     arguments = mmdet_arguments(name)
-    if arguments is None:
-        assert 'no MMDetection class' in listed and refused == 'none'
-        return
     assert names(listed) == set(arguments), name
     refused = names(refused)
     assert refused <= set(arguments)
@@ -62,6 +66,6 @@ def test_row_names_mmdets_arguments_and_ours_takes_the_rest(name):
     for argument, default in arguments.items():
         if argument in refused:
             with pytest.raises(TypeError, match=argument):
-                ours(**REQUIRED.get(name, {}), **{argument: default})
+                ours(**required_options(name), **{argument: default})
         else:
-            ours(**REQUIRED.get(name, {}), **{argument: default})
+            ours(**required_options(name), **{argument: default})

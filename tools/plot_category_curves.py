@@ -11,6 +11,10 @@ own functional losses (the pages ``docs/losses/{qfl,vfl,dfl,ghmc}.md``).
   that distribution as the target moves across the bins.
 * ``ghmc.png``: gradient norms ``g`` of a simulated dense-head batch and the GHM-C
   weight of each bin (10 and 30 bins).
+* ``<page>.png`` of any other category loss (its spec's page; ``cross_entropy`` and
+  ``focal`` are ``tools/plot_loss_curves.py``'s): the loss of one score against the
+  predicted probability, for each of its presets, as a positive and as a negative
+  (an IoU-quality loss: positives of several targets ``q``).
 
 Usage::
 
@@ -20,13 +24,15 @@ The docs' figures: ``--out docs/figures`` (written to ``docs/figures/losses/``).
 """
 import argparse
 import os
-from typing import Dict, Sequence
+from functools import partial
+from typing import Callable, Dict, Sequence
 
 import torch
 
 from mmdet_losses.functional import (distribution_focal_loss, ghm_edges, ghm_weights,
                                      quality_focal_loss, sigmoid_focal_loss,
                                      varifocal_loss)
+from mmdet_losses.spec import CLASS_SCORES, DISTRIBUTIONS
 
 QFL_TARGETS = (0.0, 0.5, 0.9)
 VFL_TARGETS = (0.3, 0.6, 0.9)
@@ -176,22 +182,78 @@ def plot_ghmc(path: str) -> None:
     _save(fig, path)
 
 
-PLOTTERS = {'qfl': plot_qfl, 'vfl': plot_vfl, 'dfl': plot_dfl, 'ghmc': plot_ghmc}
+def spec_curves(page: str, p: torch.Tensor) -> Dict[str, torch.Tensor]:
+    """The loss of the category loss whose page is ``page`` for one score of
+    probability ``p``: each of its presets (its defaults if it has none) with target
+    1 and 0 (labels), or ``q`` in ``VFL_TARGETS`` and 0 (IoU-quality targets); a
+    softmax preset scores two logits ``[logit(p), 0]`` with label 0 or 1 (background)."""
+    from mmdet_losses import MODELS
+    from mmdet_losses.losses import SPECS
+    from mmdet_losses.spec import IOU_QUALITY, LABELS
+    spec = next(s for s in SPECS.values() if s.page == page)
+    if spec.targets not in (LABELS, IOU_QUALITY):
+        raise ValueError(f'{spec.loss} takes {spec.targets}: give it a figure of its '
+                         'own in tools/plot_category_curves.py')
+    targets = (1.0, 0.0) if spec.targets == LABELS else (*VFL_TARGETS, 0.0)
+    configs = {preset.name: spec.config(preset) for preset in spec.presets} or \
+        {spec.loss: dict(type=spec.type)}
+    x = logit(p)
+    curves = {}
+    for label, config in configs.items():
+        loss = MODELS.build(dict(config, reduction='none')).eval()
+        for t in targets:
+            if config.get('use_sigmoid', True) is False:
+                value = loss(torch.stack([x, torch.zeros_like(x)], 1),
+                             torch.full((len(p), ), 0 if t else 1))
+            else:
+                value = loss(x[:, None], torch.full_like(x[:, None], t))
+            curves[f'{label}, target {t:g}'] = value.detach().reshape(len(p))
+    return curves
+
+
+def plot_spec(page: str, path: str) -> None:
+    import matplotlib.pyplot as plt
+    p = torch.linspace(0.001, 0.999, 999, dtype=torch.float64)
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    for label, values in spec_curves(page, p).items():
+        ax.plot(p.numpy(), values.numpy(), label=label, linewidth=1.8)
+    ax.set_xlabel('predicted probability p')
+    ax.set_ylabel('loss')
+    ax.set_ylim(0, 3)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(f'{page}: one score against its target')
+    _save(fig, path)
+
+
+HAND_MADE = {'qfl': plot_qfl, 'vfl': plot_vfl, 'dfl': plot_dfl, 'ghmc': plot_ghmc}
+# the category pages whose figures tools/plot_loss_curves.py draws
+DRAWN_ELSEWHERE = ('cross_entropy', 'focal')
+
+
+def plotters() -> Dict[str, Callable[[str], None]]:
+    """The figure of every category, quality and distribution loss's page: the
+    hand-made ones, and one from the spec of every other."""
+    from mmdet_losses.losses import SPECS
+    pages = [spec.page for spec in SPECS.values() if spec.compares in
+             (CLASS_SCORES, DISTRIBUTIONS) and spec.page not in DRAWN_ELSEWHERE]
+    return {page: HAND_MADE.get(page, partial(plot_spec, page)) for page in pages}
 
 
 def main(argv: Sequence[str] = None) -> Dict[str, str]:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--out', default='work_dirs/loss_curves',
                         help="output folder (the docs' figures: --out docs/figures)")
-    parser.add_argument('--only', nargs='+', metavar='NAME', choices=list(PLOTTERS))
+    figures = plotters()
+    parser.add_argument('--only', nargs='+', metavar='NAME', choices=list(figures))
     args = parser.parse_args(argv)
     import matplotlib
     matplotlib.use('Agg')
     paths = {}
-    for name in args.only or PLOTTERS:
+    for name in args.only or figures:
         path = os.path.join(args.out, 'losses', f'{name}.png')
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        PLOTTERS[name](path)
+        figures[name](path)
         paths[name] = path
         print(f'wrote {path} ({os.path.getsize(path) / 1024:.0f} KB)')
     return paths

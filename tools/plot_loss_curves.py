@@ -16,7 +16,9 @@
   gradient with respect to the ground-truth logit, ``p_t - 1``), and for each
   location loss (``LOSS_PAGES``) the two paths of ``location_loss_curves.png``, that
   loss in colour, the linear IoU loss and L1 as thin grey references
-  (``iou_modifiers.png``: GIoU with Inner-IoU's and Focaler-IoU's modifiers).
+  (``iou_modifiers.png``: GIoU with Inner-IoU's and Focaler-IoU's modifiers). A box
+  or coordinate loss without a page here gets one from its spec: each of its
+  presets (:func:`spec_page`).
 
 Usage::
 
@@ -146,6 +148,40 @@ LOSS_PAGES: Dict[str, LossPage] = {
     'ghmr': LossPage('GHM-R (one box per batch: ASL1, mu = 0.02)', {
         'GHM-R = ASL1 (mu = 0.02)': partial(_coordinate_loss, asl1_loss)}),
 }
+
+
+def _registered(config: dict) -> LossFn:
+    """The registered loss of ``config``, element-wise (``'none'``), evaluation mode."""
+    from mmdet_losses import MODELS
+    module = MODELS.build(dict(config, reduction='none')).eval()
+    return lambda pred, target: module(pred, target)
+
+
+def spec_page(name: str) -> LossPage:
+    """The page of a box or coordinate loss that has no page above: each of its
+    presets (its class's defaults if it has none), coordinate losses on the
+    coordinates in units of the target's size."""
+    from mmdet_losses.losses import SPECS
+    from mmdet_losses.spec import BOXES
+    spec = next(s for s in SPECS.values() if s.page == name)
+    configs = {preset.name: spec.config(preset) for preset in spec.presets} or \
+        {spec.loss: dict(type=spec.type)}
+    curves = {label: _registered(config) if spec.compares == BOXES else
+              partial(_coordinate_loss, _registered(config))
+              for label, config in configs.items()}
+    return LossPage(spec.loss, curves)
+
+
+def spec_pages() -> Dict[str, LossPage]:
+    """``LOSS_PAGES`` and a page from the spec of every box or coordinate loss
+    without one there."""
+    from mmdet_losses.losses import SPECS
+    from mmdet_losses.spec import BOXES, REGRESSION_TARGETS
+    pages = dict(LOSS_PAGES)
+    for spec in SPECS.values():
+        if spec.compares in (BOXES, REGRESSION_TARGETS) and spec.page not in pages:
+            pages[spec.page] = spec_page(spec.page)
+    return pages
 
 
 def _logit(p: Tensor) -> Tensor:
@@ -337,7 +373,7 @@ def _plot_page_panel(ax, path: BoxPath, page: LossPage) -> None:
 
 def plot_loss_page(name: str, path: str) -> None:
     import matplotlib.pyplot as plt
-    page = LOSS_PAGES[name]
+    page = LOSS_PAGES[name] if name in LOSS_PAGES else spec_page(name)
     fig, axes = plt.subplots(1, 2, figsize=PER_LOSS_SIZE)
     for ax, box_path in zip(axes, box_paths()):
         _plot_page_panel(ax, box_path, page)
@@ -350,7 +386,7 @@ def figure_paths(out: str) -> Dict[str, str]:
     """Every figure this tool writes, by name."""
     paths = {'focal': os.path.join(out, 'focal_loss_curves.png'),
              'location': os.path.join(out, 'location_loss_curves.png')}
-    for name in ('cross_entropy', *LOSS_PAGES):
+    for name in ('cross_entropy', *spec_pages()):
         paths[name] = os.path.join(out, 'losses', f'{name}.png')
     return paths
 
