@@ -5,37 +5,30 @@ core and the box geometry core.
 each), ``fused/`` the kernels that compute a reduced loss in one pass with a
 hand-derived gradient, tested against them; the references import only the shared
 modules here (the dtype rule, the argument checks, the reduction, GHM's gradient
-density), never the kernels.
+density), never the kernels. The public names are those of each module's
+``__all__``: a function added to a module with its name there is exported here.
 """
-from .category.cross_entropy import binary_cross_entropy, softmax_cross_entropy
-from .category.focal import sigmoid_focal_loss, softmax_focal_loss
-from .category.ghmc import ghmc_loss
-from .category.labels import one_hot
-from .category.quality import quality_focal_loss, varifocal_loss
-from .compile import get_compile, maybe_compiled, set_compile
-from .fused.focal import sigmoid_focal_loss_sum
-from .fused.iou import iou_family_sum
-from .fused.quality import quality_focal_loss_sum, varifocal_loss_sum
-from .gradient_density import ghm_edges, ghm_weights
-from .location.coordinate import balanced_l1_loss, l1_loss, l2_loss, smooth_l1_loss
-from .location.distribution import distribution_focal_loss
-from .location.geometry import BoxTerms, aligned_box_terms
-from .location.ghmr import asl1_loss, ghmr_loss
-from .location.iou import (ciou_loss, diou_loss, eiou_loss, giou_loss, iou_loss,
-                           wiou_loss)
-from .location.iou_corners import mpdiou_loss, piou_loss
-from .location.iou_shape import shape_iou_loss, siou_loss
-from .location.nwd import nwd_loss
-from .reduction import reduce_loss, reduce_sum, weight_reduce_loss
+from types import ModuleType as _ModuleType
 
-__all__ = [
-    'BoxTerms', 'aligned_box_terms', 'binary_cross_entropy', 'one_hot',
-    'sigmoid_focal_loss', 'softmax_cross_entropy', 'softmax_focal_loss',
-    'quality_focal_loss', 'varifocal_loss', 'distribution_focal_loss', 'ghmc_loss',
-    'quality_focal_loss_sum', 'varifocal_loss_sum', 'ghm_edges', 'ghm_weights',
-    'get_compile', 'maybe_compiled', 'set_compile', 'sigmoid_focal_loss_sum', 'ciou_loss',
-    'diou_loss', 'eiou_loss', 'giou_loss', 'iou_loss', 'nwd_loss', 'siou_loss',
-    'wiou_loss', 'reduce_loss', 'reduce_sum', 'weight_reduce_loss', 'l1_loss',
-    'l2_loss', 'smooth_l1_loss', 'mpdiou_loss', 'shape_iou_loss', 'piou_loss',
-    'balanced_l1_loss', 'asl1_loss', 'ghmr_loss', 'iou_family_sum'
-]
+from .category.cross_entropy import *  # noqa: F401,F403
+from .category.focal import *  # noqa: F401,F403
+from .category.ghmc import *  # noqa: F401,F403
+from .category.labels import *  # noqa: F401,F403
+from .category.quality import *  # noqa: F401,F403
+from .compile import *  # noqa: F401,F403
+from .fused.focal import *  # noqa: F401,F403
+from .fused.iou import *  # noqa: F401,F403
+from .fused.quality import *  # noqa: F401,F403
+from .gradient_density import *  # noqa: F401,F403
+from .location.coordinate import *  # noqa: F401,F403
+from .location.distribution import *  # noqa: F401,F403
+from .location.geometry import *  # noqa: F401,F403
+from .location.ghmr import *  # noqa: F401,F403
+from .location.iou import *  # noqa: F401,F403
+from .location.iou_corners import *  # noqa: F401,F403
+from .location.iou_shape import *  # noqa: F401,F403
+from .location.nwd import *  # noqa: F401,F403
+from .reduction import *  # noqa: F401,F403
+
+__all__ = [name for name, value in globals().items()
+           if not name.startswith('_') and not isinstance(value, _ModuleType)]

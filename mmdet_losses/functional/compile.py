@@ -20,6 +20,8 @@ from typing import Callable, Optional, Union
 
 import torch
 
+__all__ = ['get_compile', 'maybe_compiled', 'set_compile']
+
 _MODES = {'auto': 'auto', '1': 'on', 'true': 'on', 'on': 'on',
           '0': 'off', 'false': 'off', 'off': 'off'}
 _mode = _MODES.get(os.environ.get('MMDET_LOSSES_COMPILE', 'auto').lower(), 'auto')

@@ -11,6 +11,8 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
+__all__ = ['ghm_edges', 'ghm_weights']
+
 
 def ghm_edges(bins: int, device=None) -> Tensor:
     """MMDetection's bin edges ``j / M``, the last one raised by 1e-6 so that

@@ -25,6 +25,8 @@ from torch import Tensor
 from .dtypes import HALF_PRECISION
 from .validation import check_reduction
 
+__all__ = ['reduce_loss', 'reduce_sum', 'weight_reduce_loss']
+
 AVG_EPS = torch.finfo(torch.float32).eps
 
 

@@ -13,6 +13,8 @@ from ..validation import check_number
 from .focal import sigmoid_focal_loss
 from .labels import DEFAULT_IGNORE_INDEX
 
+__all__ = ['binary_cross_entropy', 'softmax_cross_entropy']
+
 
 def binary_cross_entropy(pred: Tensor, target: Tensor,
                          activated: bool = False) -> Tensor:

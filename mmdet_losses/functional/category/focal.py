@@ -16,6 +16,8 @@ from torch import Tensor
 from ..dtypes import tiny, upcast
 from .labels import DEFAULT_IGNORE_INDEX
 
+__all__ = ['sigmoid_focal_loss', 'softmax_focal_loss']
+
 
 def sigmoid_focal_loss(pred: Tensor,
                        target: Tensor,

@@ -23,6 +23,8 @@ from ..gradient_density import ghm_edges, ghm_weights
 from ..reduction import align_weight
 from .cross_entropy import binary_cross_entropy
 
+__all__ = ['ghmc_loss']
+
 
 def ghmc_loss(pred: Tensor, target: Tensor, weight: Optional[Tensor] = None,
               bins: int = 10, acc_sum: Optional[Tensor] = None,

@@ -23,6 +23,8 @@ from torch import Tensor
 from ..dtypes import compute_dtype
 from ..validation import check_same_shape
 
+__all__ = ['one_hot']
+
 DEFAULT_IGNORE_INDEX = -100
 QualityTarget = Tuple[Tensor, Tensor]
 CategoryTarget = Union[Tensor, QualityTarget]

@@ -15,6 +15,8 @@ from torch import Tensor
 
 from ..dtypes import tiny, upcast
 
+__all__ = ['quality_focal_loss', 'varifocal_loss']
+
 
 def _probability_and_bce(x: Tensor, t: Tensor, activated: bool):
     if activated:

@@ -22,6 +22,8 @@ from torch import Tensor
 from ..dtypes import compute_dtype
 from .binary import Target, binary_logit_terms, fused_binary_sum, register_terms
 
+__all__ = ['sigmoid_focal_loss_sum']
+
 
 def focal_terms(x: Tensor, t: Target, hyper: Tuple[float, Optional[float]],
                 need_loss: bool,

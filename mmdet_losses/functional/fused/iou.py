@@ -38,6 +38,8 @@ from ..reduction import align_weight, reduce_sum
 from . import iou_term_grads as G
 from .geometry_backward import TermGrads, aligned_box_terms_backward
 
+__all__ = ['iou_family_sum']
+
 
 class FusedKernel(NamedTuple):
     """A plain loss, its term gradients and the keyword arguments they cover."""

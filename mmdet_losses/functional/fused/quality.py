@@ -31,6 +31,8 @@ from torch import Tensor
 from ..dtypes import tiny
 from .binary import Target, binary_logit_terms, fused_binary_sum, register_terms
 
+__all__ = ['quality_focal_loss_sum', 'varifocal_loss_sum']
+
 
 def _abs_power(value: Tensor, power: float) -> Tensor:
     if power == 2:

@@ -14,6 +14,8 @@ from torch import Tensor
 from ..dtypes import output_dtype, upcast_pair
 from ..validation import check_number, check_same_shape
 
+__all__ = ['l1_loss', 'l2_loss', 'smooth_l1_loss', 'balanced_l1_loss']
+
 # Below this beta, Smooth L1 is computed as L1 (see smooth_l1_loss).
 SMOOTH_L1_MIN_BETA = 1e-5
 

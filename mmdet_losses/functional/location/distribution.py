@@ -7,6 +7,8 @@ from torch import Tensor
 
 from ..dtypes import upcast
 
+__all__ = ['distribution_focal_loss']
+
 
 def dfl_bins(target: Tensor, num_bins: int):
     """The two bins around each target and their weights.

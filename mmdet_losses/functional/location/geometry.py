@@ -22,6 +22,8 @@ from torch import Tensor
 from ..dtypes import upcast_pair
 from ..validation import check_same_shape
 
+__all__ = ['BoxTerms', 'aligned_box_terms']
+
 #: The default ``eps`` of every box loss: added to every denominator.
 BOX_EPS = 1e-6
 

@@ -15,6 +15,8 @@ from torch import Tensor
 from ..gradient_density import ghm_edges, ghm_weights
 from .coordinate import upcast_coordinates
 
+__all__ = ['asl1_loss', 'ghmr_loss']
+
 
 def asl1_loss(pred: Tensor, target: Tensor, mu: float = 0.02) -> Tensor:
     r"""Element-wise Authentic Smooth L1 loss of GHM-R.

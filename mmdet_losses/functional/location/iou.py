@@ -24,6 +24,8 @@ from .geometry import (BOX_EPS, BoxTerms, aligned_box_terms, centre_distance,
                        upcast_boxes)
 from .modifiers import iou_family_form, with_iou_modifiers
 
+__all__ = ['iou_loss', 'giou_loss', 'diou_loss', 'ciou_loss', 'eiou_loss', 'wiou_loss']
+
 #: CIoU's ``4 / pi^2``: ``v = ASPECT_FACTOR * aspect_angle_gap(terms)^2`` in [0, 1).
 ASPECT_FACTOR = 4 / math.pi**2
 

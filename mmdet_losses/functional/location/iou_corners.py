@@ -18,6 +18,8 @@ from ..validation import check_choice, check_image_size
 from .geometry import BOX_EPS, aligned_box_terms, upcast_boxes
 from .modifiers import iou_family_form, with_iou_modifiers
 
+__all__ = ['mpdiou_loss', 'piou_loss']
+
 PIOU_VERSIONS = ('v1', 'v2')
 
 

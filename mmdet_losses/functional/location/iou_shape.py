@@ -16,6 +16,8 @@ from ..dtypes import output_dtype
 from .geometry import BOX_EPS, aligned_box_terms, upcast_boxes
 from .modifiers import iou_family_form, with_iou_modifiers
 
+__all__ = ['siou_loss', 'shape_iou_loss']
+
 
 def shape_cost(pred_size: Tensor, target_size: Tensor, theta: float,
                eps: float = BOX_EPS, weight: Optional[Tensor] = None) -> Tensor:

@@ -8,6 +8,8 @@ from torch import Tensor
 from ..dtypes import output_dtype
 from .geometry import BOX_EPS, aligned_box_terms, upcast_boxes
 
+__all__ = ['nwd_loss']
+
 
 def nwd_loss(pred: Tensor, target: Tensor, eps: float = BOX_EPS,
              constant: float = 12.8) -> Tensor:
