@@ -2,6 +2,9 @@
 #   make setup   create .venv with torch, mmcv (compiled ops), mmengine, mmdet, this package
 #   make test    setup if needed, then the test suite
 #   make demo    setup if needed, then the main job on the built-in shapes dataset
+#   make setup-next / test-next  the same in .venv-next on the maintained successor
+#                stack (OneDL's onedl-mmengine, onedl-mmcv, onedl-mmdetection: the
+#                same import names), see mmdet_losses/engine/stack.py
 #   make demo-bccd  the same on real images: BCCD blood cells, downloaded from GitHub
 #                or read from BCCD_SRC (a clone, its BCCD folder or an archive)
 #   make test-slurm  the tests marked slurm on a one-machine SLURM cluster that it
@@ -22,7 +25,18 @@ STAMP := $(VENV)/.mmdet_losses-setup
 
 BCCD_SRC ?=
 
-.PHONY: setup test test-fast test-slurm demo demo-bccd bench clean
+# The successor stack, built by the same recipe in its own environment. Its torch is
+# .venv's CPU build (2.13.0, the newest CPU wheel on the package index CI uses; the
+# newer releases there are CUDA builds of several GB); onedl-mmcv takes torch >= 2.4.
+NEXT_VENV ?= .venv-next
+NEXT_TORCH ?= $(TORCH)
+NEXT_MMCV ?= onedl-mmcv==2.3.6
+NEXT_MMENGINE ?= onedl-mmengine==0.10.12
+NEXT_MMDET ?= onedl-mmdetection==3.5.1
+NEXT := VENV=$(NEXT_VENV) TORCH="$(NEXT_TORCH)" MMCV=$(NEXT_MMCV) \
+	MMENGINE=$(NEXT_MMENGINE) MMDET=$(NEXT_MMDET)
+
+.PHONY: setup test test-fast test-slurm demo demo-bccd bench clean setup-next test-next
 
 setup: $(STAMP)
 
@@ -52,6 +66,12 @@ test-slurm: setup
 	  || status=$$?; \
 	  tools/slurm_cluster.sh stop; exit $$status
 
+setup-next:
+	$(MAKE) setup $(NEXT)
+
+test-next:
+	$(MAKE) test $(NEXT)
+
 demo: setup
 	$(PY) tools/demo.py
 
@@ -63,4 +83,4 @@ bench: setup
 	$(PY) benchmarks/bench_regression.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info mmdet_losses/.mim
+	rm -rf $(VENV) $(NEXT_VENV) build *.egg-info mmdet_losses/.mim

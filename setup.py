@@ -11,11 +11,20 @@ from setuptools.command.build_py import build_py
 MIM_FILES = ('configs', 'tools', 'model-index.yml')
 
 
-def read_version():
+def read_module(path):
+    """The globals of a module of the package, run without importing the package."""
     namespace = {}
-    with open('mmdet_losses/version.py', encoding='utf-8') as f:
+    with open(path, encoding='utf-8') as f:
         exec(f.read(), namespace)
-    return namespace['__version__']
+    return namespace
+
+
+def stack_extras():
+    """One extra per OpenMMLab stack, ``[openmmlab]`` and ``[onedl]``: neither is
+    required, so that installing beside one stack never pulls in the other's mmdet
+    (why: mmdet_losses/engine/stack.py)."""
+    stacks = read_module('mmdet_losses/engine/stack.py')['STACKS']
+    return {name: sorted(requirements.values()) for name, requirements in stacks.items()}
 
 
 def add_mim_extension():
@@ -67,7 +76,7 @@ class build_py_with_pth(build_py):
 
 setup(
     name='mmdet_losses',
-    version=read_version(),
+    version=read_module('mmdet_losses/version.py')['__version__'],
     description='Category and location losses for MMDetection 3.x: '
     'cross-entropy, focal, L1/L2/Smooth L1 and the IoU family.',
     long_description=open('README.md', encoding='utf-8').read(),
@@ -78,8 +87,9 @@ setup(
     cmdclass={'build_py': build_py_with_pth},
     include_package_data=True,  # mmdet_losses/.mim, listed in MANIFEST.in
     python_requires='>=3.8',
-    install_requires=['torch>=1.8', 'mmengine>=0.7.1,<1.0', 'mmdet>=3.0,<3.4'],
+    install_requires=['torch>=1.8'],
     extras_require={
+        **stack_extras(),
         'tests': ['pytest', 'pycocotools', 'matplotlib', 'scipy'],
         'plots': ['matplotlib'],
     },

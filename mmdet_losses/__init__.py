@@ -41,6 +41,8 @@ def __getattr__(name):
     if _MMDET_ERROR is not None and (name == 'MODELS' or name.endswith('Loss')
                                      or name[:1].isupper()):
         raise ImportError(
-            f'mmdet_losses.{name} needs MMDetection 3.x (pip install mmdet); '
-            'mmdet_losses.functional works without it') from _MMDET_ERROR
+            f"mmdet_losses.{name} needs MMDetection 3.x: pip install "
+            "'mmdet_losses[openmmlab]' (mmdet 3.3) or 'mmdet_losses[onedl]' "
+            '(onedl-mmdetection), and build mmcv (README); mmdet_losses.functional '
+            'works without it') from _MMDET_ERROR
     raise AttributeError(f'module mmdet_losses has no attribute {name!r}')

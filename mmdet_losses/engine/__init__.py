@@ -7,7 +7,9 @@
 * ``amp``: ``CPUAutocastOptimWrapper``, mixed precision (bfloat16 autocast) on the CPU;
 * ``mim``: the configs and tools of a checkout or an installed package, the
   ``mmdet_losses::`` config scope;
-* ``doctor``: the config checks (``tools/check_config.py``, run by every tool).
+* ``doctor``: the config checks (``tools/check_config.py``, run by every tool);
+* ``stack``: the two stacks that provide mmengine, mmcv and mmdet (OpenMMLab's and
+  OneDL's forks), which one is installed, and what differs between them.
 """
 from .checkpoint import register_safe_globals, safe_globals
 
