@@ -210,6 +210,48 @@ def test_ctrl_c_keeps_finished_runs(tmp_path, monkeypatch):
                       'focal_ciou': 'done'}
 
 
+def test_an_interrupted_run_resumes_from_its_last_checkpoint(tmp_path, monkeypatch):
+    """Before, a run stopped at iteration 1000 of 1500 was trained again from the
+    start; now it resumes from its checkpoint when its key is unchanged."""
+    base = tmp_path / 'base.py'
+    base.write_text("model = dict(bbox_head=dict(type='RetinaHead'))\n")
+    runs = make_grid(['focal'], ['l1'])
+    run_dir = tmp_path / 'grid' / 'focal_l1'
+    monkeypatch.setattr(runner_module.subprocess, 'Popen', _FakeProcess)
+    monkeypatch.setattr(_FakeProcess, 'calls', 1)  # the next process is interrupted
+    with pytest.raises(KeyboardInterrupt):
+        run_grid(runs, str(base), str(tmp_path / 'grid'), None, progress=False,
+                 echo=lambda _: None)
+    (run_dir / 'train.log').write_text('first part\n')
+    (run_dir / 'iter_1000.pth').write_bytes(b'')
+    (run_dir / 'last_checkpoint').write_text('/elsewhere/focal_l1/iter_1000.pth')
+    started = _recording(monkeypatch)
+    messages = []
+    assert run_grid(runs, str(base), str(tmp_path / 'grid'), None, progress=False,
+                    echo=messages.append) == {'focal_l1': 'done'}
+    assert started[0][0][-1] == '--resume'
+    assert messages == ['focal_l1: resuming from iter_1000.pth']
+    status = json.loads((run_dir / 'status.json').read_text())
+    assert (status['state'], status['resumed_from']) == ('done', 'iter_1000.pth')
+    assert (run_dir / 'train.log').read_text().startswith('first part')
+    # a run interrupted under another key (its options changed) starts again
+    update_status = runner_module.update_status
+    update_status(str(run_dir), state='interrupted')
+    started.clear()
+    run_grid(runs, str(base), str(tmp_path / 'grid'), None, progress=False,
+             cfg_options=['train_cfg.max_iters=40'], echo=lambda _: None)
+    assert '--resume' not in started[0][0]
+    status = json.loads((run_dir / 'status.json').read_text())
+    assert 'resumed_from' not in status and status['state'] == 'done'
+    # a run started (killed without a status update) but without a checkpoint
+    update_status(str(run_dir), state='running')
+    (run_dir / 'last_checkpoint').unlink()
+    started.clear()
+    run_grid(runs, str(base), str(tmp_path / 'grid'), None, progress=False,
+             cfg_options=['train_cfg.max_iters=40'], echo=lambda _: None)
+    assert '--resume' not in started[0][0]
+
+
 SIGTERM_SCRIPT = """
 import sys, time
 from mmdet_losses_lab.ablation import make_grid, run_grid

@@ -89,3 +89,21 @@ def test_concurrent_archivers_keep_every_run(tmp_path):
     with multiprocessing.get_context('fork').Pool(4) as pool:
         pool.map(_archive_one, [(str(tmp_path), n) for n in names])
     assert sorted(read_archive(str(tmp_path))) == sorted(names)
+
+
+def test_a_resumed_run_keeps_its_records_before_the_resume(tmp_path):
+    """A resumed run writes a second scalars.json from the iteration after its
+    checkpoint: the run's records are the first file's up to there, then the second's
+    (the iterations logged twice come from the resumed process)."""
+    from mmdet_losses_lab.ablation.store import read_scalars
+    run_dir = tmp_path / 'run'
+    for stamp, steps in (('20261206_000000', (10, 20, 30)),
+                         ('20261206_010000', (30, 40))):
+        vis = run_dir / stamp / 'vis_data'
+        vis.mkdir(parents=True)
+        vis.joinpath('scalars.json').write_text(''.join(
+            json.dumps({'loss': float(step) + (0.5 if stamp.endswith('10000') else 0),
+                        'iter': step, 'step': step}) + '\n' for step in steps))
+    records = read_scalars(str(run_dir))
+    assert [(r['step'], r['loss']) for r in records] == \
+        [(10, 10.0), (20, 20.0), (30, 30.5), (40, 40.5)]

@@ -8,7 +8,10 @@ A run whose status is ``done`` under its current key, in its folder or in the
 archive, is skipped on re-launch (one whose config, options or data root changed is
 trained again); a failed run is recorded and the others go on; Ctrl-C (SIGINT) or
 SIGTERM (``kill``, a scheduler's cancel) stops the current run (marked
-``interrupted``, redone next time) and keeps everything already finished. With the
+``interrupted``) and keeps everything already finished. A run that stopped before
+its end (interrupted, or its process killed) resumes from its last checkpoint under
+the same key (MMEngine's ``--resume``; its status records the iteration it resumed
+from), else it is trained from the start. With the
 ``slurm`` launcher every run not done is an ``sbatch`` job that records its own
 outcome (:mod:`mmdet_losses_lab.ablation.slurm`).
 """
@@ -83,6 +86,23 @@ def train_command(config: str, run_dir: str, launcher: str = 'none', gpus: int =
         return ['bash', osp.join(TOOLS, 'slurm_train.sh'),
                 slurm_partition or 'PARTITION', job, config, run_dir, *options]
     raise ValueError(f"launcher must be 'none', 'pytorch' or 'slurm', got {launcher!r}")
+
+
+def resume_point(run_dir: str, status: Dict, key: str) -> Optional[str]:
+    """The checkpoint (file name) a run not finished resumes from: MMEngine's
+    ``last_checkpoint`` in the run folder, when the run's status says it was
+    started (``running``) or ``interrupted`` under the same ``key``; else ``None``."""
+    if status.get('state') not in ('running', 'interrupted') or \
+            status.get('key') != key:
+        return None
+    marker = osp.join(run_dir, 'last_checkpoint')
+    if not osp.isfile(marker):
+        return None
+    with open(marker, encoding='utf-8') as f:
+        checkpoint = f.read().strip()
+    if not osp.isfile(checkpoint):
+        checkpoint = osp.join(run_dir, osp.basename(checkpoint))
+    return osp.basename(checkpoint) if osp.isfile(checkpoint) else None
 
 
 def _raise_interrupt(signum, frame):
@@ -170,25 +190,31 @@ def run_grid(runs: Sequence[Run],
         if on_slurm:
             slurm_runs.append((run.name, run_dir, command, {'key': key}))
             continue
+        resumed = resume_point(run_dir, status, key)
+        if resumed is not None:
+            command = [*command, '--resume'] if launcher == 'none' else command
+            echo(f'{run.name}: resuming from {resumed}')
+        update_status(run_dir, replace=True, state='running', key=key,
+                      **({'resumed_from': resumed} if resumed else {}))
         start = time.time()
-        with open(osp.join(run_dir, 'train.log'), 'w', encoding='utf-8') as log, \
+        with open(osp.join(run_dir, 'train.log'), 'a' if resumed else 'w',
+                  encoding='utf-8') as log, \
                 _sigterm_interrupts():
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                        cwd=cwd)
             try:
                 returncode = process.wait()
             except KeyboardInterrupt:
-                update_status(run_dir, replace=True, state='interrupted',
-                              returncode=None, seconds=round(time.time() - start, 1),
-                              key=key)
+                update_status(run_dir, state='interrupted', returncode=None,
+                              seconds=round(time.time() - start, 1))
                 states[run.name] = 'interrupted'
                 process.terminate()
                 process.wait()
                 echo(f'interrupted during {run.name}; finished runs are kept')
                 raise
         state = 'done' if returncode == 0 else 'failed'
-        update_status(run_dir, replace=True, state=state, returncode=returncode,
-                      seconds=round(time.time() - start, 1), key=key)
+        update_status(run_dir, state=state, returncode=returncode,
+                      seconds=round(time.time() - start, 1))
         archive_runs(work_dir, [run.name])
         states[run.name] = state
         if state == 'failed':

@@ -87,13 +87,22 @@ def update_status(run_dir: str, only_if_state: Optional[List[str]] = None,
 
 # What a run folder holds besides its status, read once when the run is archived.
 
+def _step(record: Dict) -> int:
+    return record.get('step', record.get('iter', 0))
+
+
 def read_scalars(run_dir: str) -> List[Dict]:
-    """The records of the run's newest MMEngine ``vis_data/scalars.json``."""
-    paths = sorted(glob.glob(osp.join(run_dir, '*', 'vis_data', 'scalars.json')))
-    if not paths:
-        return []
-    with open(paths[-1], encoding='utf-8') as f:
-        return [json.loads(line) for line in f if line.strip()]
+    """The run's records from MMEngine's ``vis_data/scalars.json`` files, oldest
+    first: a later file (a resumed run, or a run trained again) replaces the earlier
+    records from its first ``step`` on."""
+    records: List[Dict] = []
+    for path in sorted(glob.glob(osp.join(run_dir, '*', 'vis_data', 'scalars.json'))):
+        with open(path, encoding='utf-8') as f:
+            newer = [json.loads(line) for line in f if line.strip()]
+        if newer:
+            first = _step(newer[0])
+            records = [r for r in records if _step(r) < first] + newer
+    return records
 
 
 def read_seed(run_dir: str) -> Optional[int]:
