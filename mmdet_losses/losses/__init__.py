@@ -27,7 +27,7 @@ def _collect() -> Dict[str, LossSpec]:
 
 #: The spec of every registered loss, by class name.
 SPECS: Dict[str, LossSpec] = _collect()
-globals().update({name: MODELS.get(name) for name in SPECS})
+globals().update({name: MODELS.module_dict[name] for name in SPECS})
 
 
 def spec_of(type_name: str) -> Optional[LossSpec]:

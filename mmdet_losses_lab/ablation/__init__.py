@@ -3,14 +3,28 @@ on any MMDetection detector (:mod:`.heads` finds where it keeps its losses), tra
 with ``tools/train.py``, evaluated with the COCO metric and summed up in a table and
 plots, every setting compared with a baseline seed by seed (:mod:`.stats`). The
 command line is ``tools/ablation.py``."""
-from .grid import (CATEGORY_LOSSES, LOCATION_LOSSES, Run, make_grid,
-                   parse_loss_spec)
-from .heads import DetectorLayout, IncompatibleSetting, inspect_detector
-from .report import collect_results, write_report
-from .runner import run_grid
+import importlib
 
-__all__ = [
-    'CATEGORY_LOSSES', 'LOCATION_LOSSES', 'Run', 'make_grid', 'parse_loss_spec',
-    'DetectorLayout', 'IncompatibleSetting', 'inspect_detector',
-    'collect_results', 'write_report', 'run_grid'
-]
+# Each public name and the submodule it comes from, imported on first use: the
+# statistics (.stats) and the records (.store) load without MMDetection.
+_SOURCES = {
+    'CATEGORY_LOSSES': 'grid', 'LOCATION_LOSSES': 'grid', 'Run': 'grid',
+    'make_grid': 'grid', 'parse_loss_spec': 'grid',
+    'DetectorLayout': 'heads', 'IncompatibleSetting': 'heads',
+    'inspect_detector': 'heads',
+    'collect_results': 'report', 'write_report': 'report',
+    'run_grid': 'runner',
+}
+__all__ = list(_SOURCES)
+
+
+def __getattr__(name):
+    if name not in _SOURCES:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    value = getattr(importlib.import_module(f'.{_SOURCES[name]}', __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
