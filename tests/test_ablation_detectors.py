@@ -22,6 +22,8 @@ ATSS = 'mmdet::atss/atss_r50_fpn_1x_coco.py'
 GFL = 'mmdet::gfl/gfl_r50_fpn_1x_coco.py'
 FASTER_RCNN = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
 CASCADE_RCNN = 'mmdet::cascade_rcnn/cascade-rcnn_r50_fpn_1x_coco.py'
+# the losses that take (labels, IoU score) targets, as the refusals list them
+QUALITY = [name for name, spec in SPECS.items() if spec.kind == 'quality']
 # Two objects in a 128 px image: 60 x 70 and 60 x 42 px.
 GT_BOXES = torch.tensor([[10.0, 20.0, 70.0, 90.0], [60.0, 8.0, 120.0, 50.0]])
 
@@ -184,8 +186,7 @@ def test_gfl_keeps_a_quality_loss(tmp_path):
     # GFL's QFL replaced by focal crashed: "'tuple' object has no attribute
     # 'is_floating_point'"
     (GFL, 'focal', r'GFLHead \(model.bbox_head\) trains its classifier on \(labels, '
-     r'IoU score\) targets, which only QualityFocalLoss, VarifocalLoss take; '
-     'got FocalLoss'),
+     r'IoU score\) targets, which only ' + ', '.join(QUALITY) + ' take; got FocalLoss'),
     (GFL, 'ce', 'got CrossEntropyLoss'),
     (ATSS, 'qfl', r'QualityFocalLoss needs IoU-quality targets, which ATSSHead '
      r'\(model.bbox_head\) does not compute'),

@@ -25,10 +25,10 @@ class QualityFCOSHead(FCOSHead):
 
         loss_cls(cls_score (N, C), (labels (N,), scores (N,)), avg_factor=num_pos)
 
-    so it must take a ``(labels, scores)`` target: ``mmdet_losses.QualityFocalLoss``
-    and ``mmdet_losses.VarifocalLoss`` do. As in FCOS, every location is a positive
-    or a negative (none is ignored) and the loss is averaged over the positives of
-    all processes, at least 1.
+    so it must take a ``(labels, scores)`` target: every loss of kind ``'quality'``
+    (:mod:`mmdet_losses.spec`) does (QFL, VFL, MAL). As in FCOS, every location is a
+    positive or a negative (none is ignored) and the loss is averaged over the
+    positives of all processes, at least 1.
 
     **No centre-ness branch.** FCOS multiplies its class score by a separately
     trained centre-ness at inference; here the class score is itself trained to be

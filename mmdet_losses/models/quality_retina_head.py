@@ -25,12 +25,12 @@ class QualityRetinaHead(RetinaHead):
         loss_cls(cls_score (N, C), (labels (N,), scores (N,)),
                  weight=label_weights (N,), avg_factor=num_pos)
 
-    so it must take a ``(labels, scores)`` target: ``mmdet_losses.QualityFocalLoss``
-    and ``mmdet_losses.VarifocalLoss`` do. Conventions kept from RetinaNet: ignored
-    anchors (IoU between the assigner's thresholds) and anchors outside the image
-    carry label weight 0, negatives 1; the loss is averaged over the positives of
-    the batch, as GFL averages QFL (RetinaNet's ``avg_factor``: each image counts at
-    least 1, so an image without objects divides by 1, not 0).
+    so it must take a ``(labels, scores)`` target: every loss of kind ``'quality'``
+    (:mod:`mmdet_losses.spec`) does (QFL, VFL, MAL). Conventions kept from
+    RetinaNet: ignored anchors (IoU between the assigner's thresholds) and anchors
+    outside the image carry label weight 0, negatives 1; the loss is averaged over
+    the positives of the batch, as GFL averages QFL (RetinaNet's ``avg_factor``:
+    each image counts at least 1, so an image without objects divides by 1, not 0).
 
     Args:
         As :class:`mmdet.models.dense_heads.RetinaHead`; ``loss_cls`` must be a

@@ -34,8 +34,9 @@ def _settings(category: bool) -> Dict[str, dict]:
     return settings
 
 
-# A quality setting (IoU-quality targets: qfl, vfl) turns a RetinaHead or FCOSHead
-# into its quality-aware version in the run's config (mmdet_losses.models).
+# A quality setting (a loss of kind 'quality', IoU-quality targets) turns a
+# RetinaHead or FCOSHead into its quality-aware version in the run's config
+# (mmdet_losses.models).
 CATEGORY_LOSSES: Dict[str, dict] = _settings(category=True)
 # Lp losses compare what the head regresses (deltas for anchor heads); the IoU family
 # compares decoded boxes. The head options and default weights of each follow from

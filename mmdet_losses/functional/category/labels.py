@@ -97,7 +97,7 @@ def split_binary_target(pred: Tensor, target: CategoryTarget, quality: bool,
         if not quality:
             raise TypeError(f'{loss_name} takes integer labels or a float target, got '
                             'a tuple: (labels, scores) targets are for the quality '
-                            'losses (QualityFocalLoss, VarifocalLoss)')
+                            "losses (kind 'quality' in mmdet_losses.spec)")
         if len(target) != 2:
             raise ValueError(f'{loss_name} takes a (labels, scores) tuple, got '
                              f'{len(target)} items')
