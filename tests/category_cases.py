@@ -31,6 +31,9 @@ class CategoryCase(NamedTuple):
     target: Union[list, tuple]  # labels, float targets, or (labels, scores)
     expected: list             # the 'none' output
     num_elements: Optional[int] = None  # divisor of 'mean' (default: numel of 'none')
+    # d 'sum' / d pred, hand-derived, for a loss that holds a weight constant (no
+    # gradient through it): gradcheck would differentiate the weight too
+    grad: Optional[list] = None
 
 
 CATEGORY_CASES = [
