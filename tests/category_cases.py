@@ -9,6 +9,8 @@ arithmetic on those numbers. Notation: logit ``x``, ``p = sigmoid(x)``, target `
 * Focal (sigmoid): ``alpha_t q^gamma BCE``, ``q = p (1 - t) + (1 - p) t``.
 * QFL: ``|t - p|^beta BCE`` summed over classes (``(N,)``).
 * VFL: ``t BCE`` (``t > 0``, iou_weighted) or ``alpha p^gamma BCE`` (``t = 0``).
+* MAL: ``BCE(x, q^gamma)`` at a positive (weight 1), ``alpha p^gamma BCE(x, 0)``
+  elsewhere; the weight is a constant, so ``d/dx = w (p - target)``.
 * DFL: ``-(w_l ln S_l + w_r ln S_r)`` over the bins around ``y``, ``S = softmax``.
 * GHM-C: ``BCE`` weighted by ``N / (n R_j)``, averaged over the ``N`` valid elements.
 * Softmax losses over ``C + 1`` logits: ``CE = -ln softmax(x)_y``.
@@ -69,6 +71,24 @@ CATEGORY_CASES = [
     # Same with iou_weighted=False: the positive is weighted by 1.
     CategoryCase('vfl_unweighted', dict(type='VarifocalLoss', iou_weighted=False),
                  [[0.0, 0.0]], ([0], [0.6]), [[LN2, 0.1875 * LN2]]),
+    # MAL, gamma 1.5, no alpha. Row 1, label 0 with IoU 0.64: target 0.64^1.5 = 0.512
+    # at x = ln 3 (p = 3/4): BCE = 0.512 ln(4/3) + 0.488 ln 4, weight 1; class 1,
+    # x = 0: (1/2)^1.5 ln 2. Row 2, label 0 with IoU 0 (still a positive): target 0
+    # at x = 0, weight 1: ln 2; class 1, x = ln 3: (3/4)^1.5 ln 4. Row 3 (background,
+    # label 2), x = 0: (1/2)^1.5 ln 2 twice. Gradients w (p - target): 3/4 - 0.512,
+    # (1/2)^1.5 / 2; 1/2, (3/4)^1.5 3/4; (1/2)^1.5 / 2 twice.
+    CategoryCase('mal', dict(type='MatchabilityAwareLoss'),
+                 [[LN3, 0.0], [0.0, LN3], [0.0, 0.0]], ([0, 0, 2], [0.64, 0.0, 0.0]),
+                 [[0.512 * math.log(4 / 3) + 0.488 * 2 * LN2, 0.5 ** 1.5 * LN2],
+                  [LN2, 0.75 ** 1.5 * 2 * LN2],
+                  [0.5 ** 1.5 * LN2, 0.5 ** 1.5 * LN2]],
+                 grad=[[0.75 - 0.512, 0.5 ** 2.5], [0.5, 0.75 ** 2.5],
+                       [0.5 ** 2.5, 0.5 ** 2.5]]),
+    # alpha 0.5 on an (N, C) IoU target at x = 0: positive 0.6 -> ln 2 (BCE at x = 0
+    # is ln 2 whatever the target), negative 0.5 (1/2)^1.5 ln 2.
+    CategoryCase('mal_alpha', dict(type='MatchabilityAwareLoss', alpha=0.5),
+                 [[0.0, 0.0]], [[0.6, 0.0]], [[LN2, 0.5 * 0.5 ** 1.5 * LN2]],
+                 grad=[[0.5 - 0.6 ** 1.5, 0.5 * 0.5 ** 2.5]]),
     # DFL over n + 1 = 3 bins, logits [0, ln 2, 0]: S = [1/4, 1/2, 1/4].
     # y = 0.5: 0.5 ln 4 + 0.5 ln 2 = 1.5 ln 2; y = 1.25: 0.75 ln 2 + 0.25 ln 4 =
     # 1.25 ln 2; y = 2 = n (the last bin): ln 4 = 2 ln 2.

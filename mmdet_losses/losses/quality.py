@@ -1,9 +1,15 @@
 """Registered quality-aware category losses: ``QualityFocalLoss`` and
-``VarifocalLoss``, with MMDetection's names and arguments; their IoU-quality targets
-come from the head (GFL, VFNet, or :mod:`mmdet_losses.models`' quality heads)."""
+``VarifocalLoss``, with MMDetection's names and arguments, and DEIM's
+``MatchabilityAwareLoss``; their IoU-quality targets come from the head (GFL, VFNet,
+or :mod:`mmdet_losses.models`' quality heads)."""
 from functools import partial
+from typing import Optional
 
-from ..functional.category.quality import quality_focal_loss, varifocal_loss
+import torch
+
+from ..functional.category.labels import binary_targets
+from ..functional.category.quality import (matchability_aware_loss,
+                                           quality_focal_loss, varifocal_loss)
 from ..functional.fused.quality import quality_focal_loss_sum, varifocal_loss_sum
 from ..functional.validation import check_number
 from ..registry import MODELS
@@ -111,3 +117,61 @@ class VarifocalLoss(CategoryLoss):
     def weighted_loss(self, pred, target, weight, reduction, avg_factor):
         return self.binary(varifocal_loss, varifocal_loss_sum, pred, target, weight,
                            reduction, avg_factor, **self.loss_kwargs())
+
+
+@MODELS.register_module()
+class MatchabilityAwareLoss(CategoryLoss):
+    r"""Matchability-Aware Loss (DEIM, Huang et al., arXiv 2412.04234), see
+    :func:`~mmdet_losses.functional.matchability_aware_loss`.
+
+    VFL's interface: ``pred`` ``(N, C)`` logits; ``target`` a ``(labels, scores)``
+    tuple (``labels`` ``(N,)`` with ``C`` = background, ``scores`` ``(N,)`` the IoU
+    of each positive: a positive of IoU 0 stays a positive) or an ``(N, C)`` IoU
+    target (an element is positive where it is ``> 0``); ``'none'`` gives
+    ``(N, C)``; with ``avg_factor`` the number of matched queries, ``'mean'`` is
+    DEIM's normalisation (the sum over queries and classes divided by the number
+    of boxes).
+
+    Args:
+        use_sigmoid: must be ``True``.
+        gamma: the power of the positives' IoU and of the negatives' score, ``>= 0``
+            (official code: 1.5).
+        alpha: the negatives' weight, ``>= 0``, or ``None`` for 1 (official code's
+            ``mal_alpha``, default ``None``).
+        reduction, loss_weight: as every loss.
+    """
+
+    spec = LossSpec(
+        kind='quality',
+        paper='Huang et al., DEIM, CVPR 2025, arXiv 2412.04234',
+        page='mal',
+        use='IoU-aware classification of DETRs (DEIM); quality RetinaNet/FCOS',
+        presets=(
+            Preset('mal', dict(use_sigmoid=True, gamma=1.5),
+                   'Matchability-Aware Loss (Huang et al., DEIM, arXiv:2412.04234): '
+                   'BCE against q^gamma at each positive (q its IoU), weight 1 there, '
+                   'and p^gamma on every other score; gamma=1.5 and no alpha as in '
+                   'the official code.'), ))
+
+    quality = True
+
+    def __init__(self, use_sigmoid: bool = True, gamma: float = 1.5,
+                 alpha: Optional[float] = None, reduction: str = 'mean',
+                 loss_weight: float = 1.0) -> None:
+        super().__init__(_sigmoid_only('MatchabilityAwareLoss', use_sigmoid), False,
+                         reduction, loss_weight)
+        self.gamma = check_number('gamma', gamma, low=0.0)
+        self.alpha = None if alpha is None else check_number('alpha', alpha, low=0.0)
+
+    def loss_kwargs(self):
+        return {'gamma': self.gamma, 'alpha': self.alpha}
+
+    def weighted_loss(self, pred, target, weight, reduction, avg_factor):
+        positive = None
+        if isinstance(target, (tuple, list)) and len(target) == 2 and \
+                isinstance(target[0], torch.Tensor) and \
+                not target[0].is_floating_point() and pred.dim() == 2:
+            positive = binary_targets(target[0], pred.shape[1], torch.bool)
+        return self.binary(matchability_aware_loss, None, pred, target, weight,
+                           reduction, avg_factor, positive=positive,
+                           **self.loss_kwargs())
