@@ -1,10 +1,10 @@
 """The registries of mmdet_losses: children of MMDetection's, scope ``mmdet_losses``.
 
 ``MODELS`` holds the losses, ``HOOKS`` the training hooks (``NaNGuardHook``),
-``WEIGHT_INITIALIZERS`` ``SoftmaxPriorInit`` and ``OPTIM_WRAPPERS``
-``CPUAutocastOptimWrapper``; configs select them with
-``type='mmdet_losses.<Name>'`` while the plain names (``L1Loss``, ``GIoULoss``, ...)
-keep resolving to MMDetection's own classes.
+``WEIGHT_INITIALIZERS`` ``SoftmaxPriorInit``, ``OPTIM_WRAPPERS``
+``CPUAutocastOptimWrapper`` and ``TASK_UTILS`` ``BoxLossCost`` (a match cost);
+configs select them with ``type='mmdet_losses.<Name>'`` while the plain names
+(``L1Loss``, ``GIoULoss``, ...) keep resolving to MMDetection's own classes.
 
 Every other registry of MMDetection gets an (empty) child of this scope too. A config
 inherited as ``_base_ = 'mmdet_losses::...'`` has its objects built in the
@@ -86,8 +86,9 @@ HOOKS = _child(mmdet_registry.HOOKS, ['mmdet_losses.hooks'])
 WEIGHT_INITIALIZERS = _child(mmdet_registry.WEIGHT_INITIALIZERS,
                              ['mmdet_losses.engine.init'])
 OPTIM_WRAPPERS = _child(mmdet_registry.OPTIM_WRAPPERS, ['mmdet_losses.engine.amp'])
+TASK_UTILS = _child(mmdet_registry.TASK_UTILS, ['mmdet_losses.models.match_cost'])
 _OWN = {'MODELS': MODELS, 'HOOKS': HOOKS, 'WEIGHT_INITIALIZERS': WEIGHT_INITIALIZERS,
-        'OPTIM_WRAPPERS': OPTIM_WRAPPERS}
+        'OPTIM_WRAPPERS': OPTIM_WRAPPERS, 'TASK_UTILS': TASK_UTILS}
 # The rest of MMDetection's registries, so that the scope resolves for every object
 # of a config (datasets, transforms, optimizers, schedulers, metrics, ...).
 CHILDREN = dict(_OWN)

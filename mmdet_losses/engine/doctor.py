@@ -248,8 +248,76 @@ def _check_same_names(cfg) -> Iterator[Finding]:
                 f"type='mmdet_losses.{loss['type']}' for ours.")
 
 
+# The loss each mode of MMDetection's IoUCost measures (its cost is -w IoU or
+# -w GIoU: the loss minus a constant).
+IOU_COST_MEASURES = {'giou': 'GIoULoss', 'iou': 'IoULoss'}
+# Options of a loss config that do not change what it measures.
+_SCALE_OPTIONS = ('type', 'loss_weight', 'reduction', 'eps')
+
+
+def _measure(loss: dict) -> Tuple[str, Tuple]:
+    """What a box loss config measures: its class name and its other options
+    (a linear IoULoss is the IoU cost; its log and square modes are not)."""
+    options = {k: v for k, v in loss.items() if k not in _SCALE_OPTIONS}
+    name = loss['type'].split('.')[-1]
+    if name == 'IoULoss' and (options.pop('mode', None) == 'linear' or
+                              options.pop('linear', False) is True):
+        return name, tuple(sorted(options.items()))
+    if name == 'IoULoss':
+        return 'IoULoss (log or square)', ()
+    return name, tuple(sorted((k, repr(v)) for k, v in options.items()))
+
+
+def _iou_costs(model_cfg) -> Iterator[Tuple[str, dict]]:
+    """``(path, cost)`` of every IoU cost of a matcher (``match_costs``)."""
+    for path, node in iter_dicts(model_cfg, 'model'):
+        for index, cost in enumerate(node.get('match_costs') or ()):
+            if isinstance(cost, dict) and str(cost.get('type', '')).split('.')[-1] \
+                    in ('IoUCost', 'BoxLossCost'):
+                yield f'{path}.match_costs[{index}]', cost
+
+
+def _cost_measure(cost: dict) -> Optional[Tuple[str, Tuple]]:
+    if cost['type'].split('.')[-1] == 'IoUCost':
+        name = IOU_COST_MEASURES.get(cost.get('iou_mode', 'giou'))
+        return None if name is None else (name, ())
+    loss = cost.get('loss')
+    return _measure(loss) if isinstance(loss, dict) and 'type' in loss else None
+
+
+def _describe_cost(cost: dict) -> str:
+    if cost['type'].split('.')[-1] == 'IoUCost':
+        return f"IoUCost(iou_mode={cost.get('iou_mode', 'giou')!r})"
+    return f"BoxLossCost(loss={cost.get('loss')!r})"
+
+
+def _check_match_costs(cfg) -> Iterator[Finding]:
+    model = cfg.get('model')
+    costs = list(_iou_costs(model))
+    if not costs:
+        return
+    for path, key, loss, _ in loss_dicts(model):
+        if key != 'loss_iou':
+            continue
+        measure = _measure(loss)
+        weight = loss.get('loss_weight', 1.0)
+        scoped = dict(loss, type=SCOPE + loss['type'].split('.')[-1])
+        scoped.pop('loss_weight', None)
+        for cost_path, cost in costs:
+            if _cost_measure(cost) == measure:
+                continue
+            yield Finding(
+                'warning', path,
+                f"{loss['type']} trains the boxes while the matcher assigns the "
+                f'queries by {_describe_cost(cost)} ({cost_path}): the loss scores '
+                'an assignment made by another measure. To match by the loss, '
+                f"write dict(type='mmdet_losses.BoxLossCost', loss={scoped!r}, "
+                f"weight={weight!r}) there.")
+
+
 CHECKS = (_check_scoped_names, _check_loss_types, _check_loss_weights,
-          _check_box_wiring, _check_softmax_prior, _check_same_names)
+          _check_box_wiring, _check_softmax_prior, _check_same_names,
+          _check_match_costs)
 
 
 def check_config(cfg) -> List[Finding]:
