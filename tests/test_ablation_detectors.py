@@ -13,6 +13,7 @@ from mmengine.config import Config
 from mmdet_losses.losses import SPECS
 from mmdet_losses_lab.ablation import (CATEGORY_LOSSES, LOCATION_LOSSES,
                                    IncompatibleSetting, inspect_detector, make_grid)
+from mmdet_losses_lab.ablation.heads import resolve_config
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHAPES_RETINANET = osp.join(REPO, 'configs/shapes/retinanet_r18_fpn_1xb4-1500i_shapes.py')
@@ -198,9 +199,90 @@ def test_what_cannot_work_is_refused_up_front(base, cls, message):
         make_grid([cls], ['giou'], layout=layout_of(base))
 
 
-def test_set_prediction_heads_are_refused():
-    with pytest.raises(IncompatibleSetting, match='DETRHead .* has a loss_iou'):
-        inspect_detector('mmdet::detr/detr_r50_8xb2-150e_coco.py')
+DINO = 'mmdet::dino/dino-4scale_r50_8xb2-12e_coco.py'
+DETR = 'mmdet::detr/detr_r50_8xb2-150e_coco.py'
+
+
+def dino_runs(tmp_path, cls, reg, modes):
+    runs = make_grid(cls, reg, layout=layout_of(DINO), match_costs=modes)
+    configs = {}
+    for run in runs:
+        path = tmp_path / f'{run.name}.py'
+        path.write_text(run.config_text())
+        configs[run.name] = Config.fromfile(str(path))
+    return configs
+
+
+def test_a_detr_grid_puts_each_loss_where_the_head_keeps_it(tmp_path):
+    """Before, every set-prediction head was refused ("the grid replaces one location
+    loss per head"). A box loss goes to loss_iou, a coordinate loss to loss_bbox, each
+    at DINO's own weights (IoU 2, L1 5, focal 1), the other kept; with the IoU cost
+    following, the matcher assigns by the loss the run trains, and the config
+    doctor then has nothing to say."""
+    from mmdet_losses.engine.doctor import check_config
+    configs = dino_runs(tmp_path, ['focal', 'bce'], ['ciou', 'smooth-l1'],
+                        ['follow', 'keep'])
+    assert sorted(configs) == sorted(
+        f'{c}_{r}_m{m}' for c in ('focal', 'bce') for r in ('ciou', 'smooth-l1')
+        for m in ('follow', 'keep'))
+    base = Config.fromfile(resolve_config(DINO)).model
+    for name, cfg in configs.items():
+        head = cfg.model.bbox_head
+        costs = cfg.model.train_cfg.assigner.match_costs
+        assert head.loss_cls.type == ('mmdet_losses.FocalLoss' if name.startswith(
+            'focal') else 'mmdet_losses.CrossEntropyLoss')
+        assert head.loss_cls.loss_weight == base.bbox_head.loss_cls.loss_weight == 1.0
+        assert [c.type for c in costs[:2]] == ['FocalLossCost', 'BBoxL1Cost']
+        if '_ciou_' in name:
+            assert head.loss_iou == dict(type='mmdet_losses.CIoULoss', loss_weight=2.0)
+            assert head.loss_bbox == base.bbox_head.loss_bbox   # L1, kept
+        else:
+            assert head.loss_bbox == dict(type='mmdet_losses.SmoothL1Loss', beta=0.11,
+                                          loss_weight=5.0)
+            assert head.loss_iou == base.bbox_head.loss_iou     # GIoU, kept
+        follows = name.endswith('_mfollow') and '_ciou_' in name
+        assert costs[2] == (dict(type='mmdet_losses.BoxLossCost', weight=2.0,
+                                 loss=dict(type='mmdet_losses.CIoULoss'))
+                            if follows else base.train_cfg.assigner.match_costs[2])
+        warned = [f for f in check_config(cfg) if 'matcher' in f.message]
+        assert len(warned) == int(name.endswith('_mkeep') and '_ciou_' in name), \
+            (name, warned)
+
+
+def test_detr_keeps_its_no_object_weight_and_refuses_quality_losses(tmp_path):
+    deformable = 'mmdet::deformable_detr/deformable-detr_r50_16xb2-50e_coco.py'
+    (run, ) = make_grid(['bce'], ['giou'], layout=layout_of(deformable))
+    assert run.overrides['bbox_head']['loss_cls']['loss_weight'] == 2.0  # the base's
+    (run, ) = make_grid(['ce'], ['giou'], layout=layout_of(DETR))
+    loss_cls = run.overrides['bbox_head']['loss_cls']
+    assert (loss_cls['class_weight'], loss_cls['bg_cls_weight']) == (1.0, 0.1)
+    assert 'init_cfg' not in run.overrides['bbox_head']
+    assert 'mmdet_losses.engine.init' not in run.imports
+    with pytest.raises(IncompatibleSetting, match=r'MatchabilityAwareLoss needs the '
+                       r'IoU of each matched query as its target, but DETRHead'):
+        make_grid(['mal'], ['giou'], layout=layout_of(DETR))
+    with pytest.raises(ValueError, match='has no Hungarian matcher'):
+        make_grid(['focal'], ['giou'], layout=layout_of(SHAPES_RETINANET),
+                  match_costs=['keep'])
+
+
+@pytest.mark.slow
+def test_a_dino_run_of_the_grid_builds_and_trains_a_step(tmp_path):
+    (cfg, ) = dino_runs(tmp_path, ['bce'], ['ciou'], ['follow']).values()
+    cfg.model.backbone.update(depth=18, init_cfg=None)
+    cfg.model.neck.in_channels = [c // 4 for c in cfg.model.neck.in_channels]
+    for part in ('encoder', 'decoder'):
+        cfg.model[part].num_layers = 1
+    cfg.model.num_queries = 30
+    model = build(cfg)
+    head = model.bbox_head
+    assert type(head.loss_iou).__name__ == 'CIoULoss'
+    assert type(head.loss_iou).__module__.startswith('mmdet_losses.')
+    assert repr(head.assigner.match_costs[2]) == \
+        "BoxLossCost(loss={'type': 'mmdet_losses.CIoULoss'}, weight=2.0)"
+    losses = train_losses(model)
+    for name in ('loss_cls', 'loss_bbox', 'loss_iou'):
+        assert torch.isfinite(losses[name]) and losses[name] > 0, name
 
 
 def test_fcos_coordinate_loss_normalises_by_the_stride(tmp_path):

@@ -21,6 +21,10 @@ Examples::
     python tools/ablation.py CONFIG --cls focal \\
         --reg giou "giou-eps=dict(type='mmdet_losses.GIoULoss', eps=1e-7)" \\
         --launcher slurm --partition gpu --dry-run
+    # a DETR: the box loss goes to loss_iou, a coordinate loss to loss_bbox; the
+    # matcher's IoU cost follows the box loss (default) and/or is kept
+    python tools/ablation.py mmdet::dino/dino-4scale_r50_8xb2-12e_coco.py \
+        --cls focal bce --reg giou ciou --match-cost follow keep --dry-run
     # on a SLURM cluster: one sbatch job per run, 2 GPUs each; wait for them all
     python tools/ablation.py CONFIG --cls focal ce --reg l1 giou \\
         --launcher slurm --partition gpu --gpus 2 --time 4:00:00
@@ -42,7 +46,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmdet_losses_lab.ablation import (CATEGORY_LOSSES, LOCATION_LOSSES,  # noqa: E402
                                    collect_results, make_grid, run_grid,
                                    write_report)
-from mmdet_losses_lab.ablation.heads import inspect_detector  # noqa: E402
+from mmdet_losses_lab.ablation.heads import (MATCH_COST_MODES,  # noqa: E402
+                                             inspect_detector)
 from mmdet_losses_lab.ablation.provenance import environment  # noqa: E402
 from mmdet_losses_lab.ablation.provenance import grid_command  # noqa: E402
 from mmdet_losses_lab.ablation.slurm import (add_slurm_arguments,  # noqa: E402
@@ -76,6 +81,13 @@ def parse_args(argv=None):
     parser.add_argument('--alpha', type=float, nargs='+', help='focal alpha sweep')
     parser.add_argument('--reg-weight', type=float, nargs='+',
                         help='location loss_weight sweep (default: per loss)')
+    parser.add_argument('--match-cost', nargs='+', choices=list(MATCH_COST_MODES),
+                        default=['follow'],
+                        help="set-prediction detectors (the DETR family): the "
+                        "matcher's IoU cost 'follow's the run's box loss "
+                        "(mmdet_losses.BoxLossCost; the default, so that the loss "
+                        "scores the assignment it would make) or the base's is "
+                        "'keep't; both: one run of each, named _mfollow / _mkeep")
     parser.add_argument('--seeds', type=_seed, nargs='+',
                         help='one run per seed of every setting (none: a seed drawn '
                         'and logged by MMEngine, the default)')
@@ -113,7 +125,8 @@ def main(argv=None) -> int:
     try:
         layout = inspect_detector(args.config)
         runs = make_grid(args.cls, args.reg, args.gamma, args.alpha, args.reg_weight,
-                         seeds=args.seeds, layout=layout)
+                         seeds=args.seeds, layout=layout,
+                         match_costs=args.match_cost)
         settings = list(dict.fromkeys(run.setting for run in runs))
         if args.baseline is not None and args.baseline not in settings:
             raise ValueError(f'--baseline must be one of the settings {settings}, '

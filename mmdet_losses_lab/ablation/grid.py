@@ -9,8 +9,9 @@ from mmdet_losses.engine.init import softmax_head_init
 from mmdet_losses.losses import SPECS, spec_of
 from mmdet_losses.spec import REGRESSION_TARGETS
 
-from .heads import (DetectorLayout, category_overrides, default_location_weight,
-                    inspect_detector, legacy_layout, location_overrides)
+from .heads import (MATCH_COST_MODES, DetectorLayout, category_overrides,
+                    default_location_weight, inspect_detector, legacy_layout,
+                    location_overrides, match_cost_overrides)
 
 
 def _settings(category: bool) -> Dict[str, dict]:
@@ -150,8 +151,11 @@ def _without_delete(value):
 
 
 def wire_run(layout: DetectorLayout, loss_cls: dict, loss_bbox: dict,
-             reg_weight: Optional[float]) -> Tuple[dict, Tuple[str, ...], float]:
-    """The ``model`` overrides of one setting on ``layout``'s detector.
+             reg_weight: Optional[float], match_cost: str = 'follow'
+             ) -> Tuple[dict, Tuple[str, ...], float]:
+    """The ``model`` overrides of one setting on ``layout``'s detector;
+    ``match_cost``: what a set-prediction head's matcher does with its IoU cost
+    (:data:`~mmdet_losses_lab.ablation.heads.MATCH_COST_MODES`).
 
     Returns:
         ``(overrides, custom imports, the class-scoring head's location weight)``.
@@ -173,11 +177,15 @@ def wire_run(layout: DetectorLayout, loss_cls: dict, loss_bbox: dict,
         if site.category:
             head.update(category_overrides(site, dict(loss_cls, _delete_=True),
                                            SOFTMAX_HEAD_INIT))
-            if softmax and site.kind != 'roi':
+            if softmax and site.kind not in ('roi', 'set'):
                 imports.append('mmdet_losses.engine.init')
             if str(head.get('type', '')).startswith('mmdet_losses.'):
                 imports.append('mmdet_losses.models')
         _set_path(overrides, site.path, head, layout)
+    if layout.set_prediction and not coordinate:
+        train_cfg = match_cost_overrides(layout.match_costs, loss_bbox, match_cost)
+        if train_cfg is not None:
+            overrides['train_cfg'] = train_cfg
     return overrides, tuple(dict.fromkeys(imports)), weights[layout.primary.path]
 
 
@@ -198,8 +206,13 @@ def make_grid(cls_specs: Sequence[str],
               reg_weights: Optional[Sequence[float]] = None,
               decoded_head: bool = True,
               seeds: Optional[Sequence[Optional[int]]] = None,
-              layout: Optional[DetectorLayout] = None) -> List[Run]:
+              layout: Optional[DetectorLayout] = None,
+              match_costs: Sequence[str] = ('follow', )) -> List[Run]:
     """All combinations; ``gammas``/``alphas`` sweep focal losses only.
+
+    ``match_costs``: on a set-prediction detector, each mode of its matcher's IoU
+    cost (``'follow'``: the run's box loss; ``'keep'``: the base's); with both, the
+    names end in ``_mfollow`` / ``_mkeep``. Refused on a detector without a matcher.
 
     ``seeds``: one run per seed of every setting, named ``<setting>_s<seed>``; a seed
     of None is a run with MMEngine's randomly drawn seed, named ``<setting>``.
@@ -214,6 +227,15 @@ def make_grid(cls_specs: Sequence[str],
     if len(set(seeds)) != len(seeds):
         raise ValueError(f'seeds must be distinct, got {seeds}')
     layout = layout or legacy_layout(decoded_head)
+    match_costs = list(dict.fromkeys(match_costs))
+    for mode in match_costs:
+        if mode not in MATCH_COST_MODES:
+            raise ValueError(f'match cost mode must be one of {MATCH_COST_MODES}, '
+                             f'got {mode!r}')
+    if match_costs != ['follow'] and not layout.match_costs:
+        raise ValueError(f'--match-cost {" ".join(match_costs)}: the detector of '
+                         f'{layout.config or "the grid"} has no Hungarian matcher '
+                         '(a set-prediction head) whose IoU cost could follow the loss')
     runs = []
     cls_settings = [parse_loss_spec(s, CATEGORY_LOSSES) for s in cls_specs]
     reg_settings = [parse_loss_spec(s, LOCATION_LOSSES) for s in reg_specs]
@@ -223,8 +245,8 @@ def make_grid(cls_specs: Sequence[str],
         is_focal = cls['type'].split('.')[-1] == 'FocalLoss'
         sweep_g = gammas if (is_focal and gammas) else [None]
         sweep_a = alphas if (is_focal and alphas) else [None]
-        for gamma, alpha, weight in itertools.product(sweep_g, sweep_a,
-                                                      reg_weights or [None]):
+        for gamma, alpha, weight, mode in itertools.product(
+                sweep_g, sweep_a, reg_weights or [None], match_costs):
             loss_cls, hyper, name = dict(cls), {}, f'{cls_name}_{reg_name}'
             if gamma is not None:
                 loss_cls['gamma'] = hyper['gamma'] = float(gamma)
@@ -234,8 +256,10 @@ def make_grid(cls_specs: Sequence[str],
                 name += f'_a{_tag(alpha)}'
             if weight is not None:
                 name += f'_w{_tag(weight)}'
+            if len(match_costs) > 1:
+                name += f'_m{mode}'
             overrides, imports, primary_weight = wire_run(layout, loss_cls, reg,
-                                                          weight)
+                                                          weight, mode)
             loss_bbox = dict(reg, loss_weight=primary_weight)
             hyper['reg_weight'] = primary_weight
             for seed in seeds:

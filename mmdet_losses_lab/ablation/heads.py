@@ -16,6 +16,11 @@ head feed the loss what it expects:
   are then in strides, O(1), not pixels (an L1 of hundreds otherwise).
 * a softmax category loss on a dense head starts at the background prior
   (``SoftmaxPriorInit``).
+* a set-prediction head (the DETR family: ``loss_cls``, ``loss_bbox`` on normalised
+  ``cx, cy, w, h`` and ``loss_iou``) takes a box loss in ``loss_iou`` and a
+  coordinate loss in ``loss_bbox``, the other kept, each at the base config's weight
+  unless the setting gives one; its Hungarian matcher's IoU cost follows the box loss
+  (``BoxLossCost``) or is kept (:func:`match_cost_overrides`).
 
 What cannot work is refused before anything runs (:class:`IncompatibleSetting`).
 """
@@ -39,6 +44,16 @@ UNSUPPORTED_HEADS = {
     'TOODHead': 'it scores with sigmoid-activated, task-aligned targets (its '
                 'loss_cls takes probabilities) and has an initial_loss_cls',
 }
+# What the Hungarian matcher of a set-prediction head does with its IoU cost in a
+# grid run: 'follow' the run's box loss (mmdet_losses.BoxLossCost), or 'keep' the
+# base config's. 'follow' is the default: the loss then scores the assignment it
+# would have made, and a comparison of IoU losses is not confounded by a matcher
+# that still assigns by GIoU.
+MATCH_COST_MODES = ('follow', 'keep')
+# The IoU costs of a matcher a 'follow' run replaces.
+IOU_COSTS = ('IoUCost', 'BoxLossCost')
+# MMDetection's weights of a DETR head's losses, where the base config gives none.
+SET_HEAD_WEIGHTS = {'loss_cls': 1.0, 'loss_bbox': 5.0, 'loss_iou': 2.0}
 # Location-loss weights where a setting gives none: the loss's spec's weight for the
 # head kind (mmdet_losses.spec: coordinate losses 1.0; the IoU family 2.0 on anchor
 # heads, 1.0 on anchor-free ones, 10.0 on RoI heads), a box loss's for any other type.
@@ -58,7 +73,8 @@ class LossSite:
         head_type: the head's registered type (``'RetinaHead'``).
         classes: names of the head class and its bases.
         params: the ``__init__`` arguments the head class (and its bases) take.
-        kind: ``'anchor'`` or ``'anchor-free'`` (dense heads), ``'rpn'``, ``'roi'``.
+        kind: ``'anchor'`` or ``'anchor-free'`` (dense heads), ``'rpn'``, ``'roi'``,
+            ``'set'`` (set-prediction heads: a ``loss_iou`` beside ``loss_bbox``).
         category: whether the grid's category loss goes here.
         config: the head's config in the base (a member of a list of heads is
             written whole).
@@ -98,7 +114,9 @@ def make_site(path: Tuple, head_cfg: dict, kind: Optional[str] = None,
         name for k in mro if '__init__' in vars(k)
         for name in inspect.signature(k.__init__).parameters)
     classes = tuple(k.__name__ for k in mro)
-    if kind is None:
+    if kind is None and 'loss_iou' in params:
+        kind = 'set'
+    elif kind is None:
         kind = 'anchor' if 'AnchorHead' in classes else 'anchor-free'
     return LossSite(tuple(path), str(head_cfg['type']), classes, params, kind,
                     category, dict(head_cfg))
@@ -126,10 +144,6 @@ def find_sites(model: dict) -> List[LossSite]:
                 raise IncompatibleSetting(
                     f'{site.head_type} ({site.name}): the grid does not rewire '
                     f'{head}, because {reason}')
-        if 'loss_iou' in site.params:
-            raise IncompatibleSetting(
-                f'{site.head_type} ({site.name}) has a loss_iou beside loss_bbox (a '
-                'set-prediction head): the grid replaces one location loss per head')
     sites = [s for s in sites if 'loss_bbox' in s.params]
     if not sites:
         raise IncompatibleSetting(
@@ -157,6 +171,11 @@ def category_overrides(site: LossSite, loss_cls: dict, softmax_init: list) -> di
     quality = [n for n, s in SPECS.items() if s.targets == IOU_QUALITY]
     softmax = loss_cls.get('use_sigmoid', True) is False
     is_quality = spec is not None and spec.targets == IOU_QUALITY
+    if site.kind == 'set' and is_quality:
+        raise IncompatibleSetting(
+            f'{name} needs the IoU of each matched query as its target, but '
+            f'{site.head_type} ({site.name}) passes integer labels to loss_cls '
+            "(MMDetection's DETR heads): no head here computes that target yet")
     if site.is_a(QUALITY_TARGET_HEADS) and not is_quality:
         raise IncompatibleSetting(
             f'{site.head_type} ({site.name}) trains its classifier on (labels, IoU '
@@ -173,15 +192,54 @@ def category_overrides(site: LossSite, loss_cls: dict, softmax_init: list) -> di
             f'with a softmax; a sigmoid category loss ({name}) does not fit it: use '
             'a softmax setting (use_sigmoid=False: ce, softmax-focal)')
     overrides = dict(swap)
-    if softmax and site.kind != 'roi':
+    if softmax and site.kind not in ('roi', 'set'):
         overrides['init_cfg'] = softmax_init
+    if site.kind == 'set':
+        loss_cls = _with_set_head_defaults(site, loss_cls, softmax)
     overrides['loss_cls'] = loss_cls
     return overrides
 
 
+def _with_set_head_defaults(site: LossSite, loss_cls: dict, softmax: bool) -> dict:
+    """A DETR head's category loss takes the base's weight (Deformable DETR's
+    focal: 2.0, DINO's: 1.0) in place of its spec's default (a setting's own other
+    weight is kept), and a softmax loss the base's no-object weight (DETR:
+    ``class_weight`` 1.0, ``bg_cls_weight`` 0.1)."""
+    base = site.config.get('loss_cls') or {}
+    spec = spec_of(loss_cls['type'])
+    loss_cls = dict(loss_cls)
+    default = None if spec is None else spec.uniform_weight
+    if loss_cls.get('loss_weight', default) == default:
+        loss_cls['loss_weight'] = float(base.get('loss_weight',
+                                                 SET_HEAD_WEIGHTS['loss_cls']))
+    if softmax and base.get('use_sigmoid', False) is False:
+        for key in ('class_weight', 'bg_cls_weight'):
+            if key in base:
+                loss_cls.setdefault(key, base[key])
+    return loss_cls
+
+
+def set_location_key(site: LossSite, spec: Optional[LossSpec], name: str) -> str:
+    """Which loss of a set-prediction head a location setting replaces: a box loss
+    ``loss_iou``, a coordinate loss ``loss_bbox``."""
+    if spec is not None and spec.compares == BOXES:
+        return 'loss_iou'
+    if spec is not None and spec.compares == REGRESSION_TARGETS:
+        return 'loss_bbox'
+    raise IncompatibleSetting(
+        f'{site.head_type} ({site.name}) has a box loss (loss_iou) and a coordinate '
+        f'loss (loss_bbox); {name} is neither')
+
+
 def location_overrides(site: LossSite, loss_bbox: dict, coordinate: bool) -> dict:
     """The head settings for ``loss_bbox`` at ``site`` (``loss_bbox`` included);
-    ``coordinate``: an Lp loss on the regression targets, not on boxes."""
+    ``coordinate``: an Lp loss on the regression targets, not on boxes. On a
+    set-prediction head the loss goes to ``loss_iou`` or ``loss_bbox``
+    (:func:`set_location_key`)."""
+    if site.kind == 'set':
+        key = 'loss_bbox' if coordinate else set_location_key(
+            site, spec_of(loss_bbox['type']), _type_name(loss_bbox))
+        return {key: loss_bbox}
     overrides = {}
     if 'reg_decoded_bbox' in site.params:
         overrides['reg_decoded_bbox'] = (not coordinate
@@ -194,10 +252,35 @@ def location_overrides(site: LossSite, loss_bbox: dict, coordinate: bool) -> dic
 
 def default_location_weight(site: LossSite, spec: Optional[LossSpec]) -> float:
     """The weight of a location loss (its spec, ``None`` for a type this package
-    does not define) at ``site`` when the setting gives none."""
+    does not define) at ``site`` when the setting gives none; on a set-prediction
+    head, the base config's weight of the loss it replaces."""
+    if site.kind == 'set':
+        key = 'loss_bbox' if spec is not None and \
+            spec.compares == REGRESSION_TARGETS else 'loss_iou'
+        return float((site.config.get(key) or {}).get('loss_weight',
+                                                      SET_HEAD_WEIGHTS[key]))
     weights = spec.weights if spec is not None and \
         spec.compares in (BOXES, REGRESSION_TARGETS) else _OTHER_LOCATION_WEIGHTS
     return weights['anchor' if site.kind == 'rpn' else site.kind]
+
+
+def match_cost_overrides(match_costs: Tuple[dict, ...], loss: dict,
+                         mode: str) -> Optional[dict]:
+    """The ``model.train_cfg`` override of a run whose box loss is ``loss`` on a
+    detector whose Hungarian matcher has ``match_costs``: with ``mode='follow'`` every
+    IoU cost becomes ``mmdet_losses.BoxLossCost`` of that loss, at the cost's weight;
+    ``None`` when nothing changes (``'keep'``, or no IoU cost)."""
+    if mode not in MATCH_COST_MODES:
+        raise ValueError(f'match cost mode must be one of {MATCH_COST_MODES}, got '
+                         f'{mode!r}')
+    if mode == 'keep' or not any(_type_name(c) in IOU_COSTS for c in match_costs):
+        return None
+    measured = {k: v for k, v in loss.items()
+                if k not in ('loss_weight', 'reduction', '_delete_')}
+    costs = [dict(type='mmdet_losses.BoxLossCost', loss=measured,
+                  weight=float(cost.get('weight', 1.0)))
+             if _type_name(cost) in IOU_COSTS else dict(cost) for cost in match_costs]
+    return dict(assigner=dict(match_costs=costs))
 
 
 @dataclass(frozen=True)
@@ -208,10 +291,18 @@ class DetectorLayout:
         config: the base config as given: a path or a ``scope::path`` name.
         path: the file it names (absolute).
         sites: :func:`find_sites` of its model.
+        match_costs: the costs of its Hungarian matcher (``model.train_cfg.
+            assigner.match_costs``), empty where it has none.
     """
     config: str
     path: str
     sites: Tuple[LossSite, ...]
+    match_costs: Tuple[dict, ...] = ()
+
+    @property
+    def set_prediction(self) -> bool:
+        """Whether a head of the detector is a set-prediction head."""
+        return any(site.kind == 'set' for site in self.sites)
 
     @property
     def base(self) -> str:
@@ -249,8 +340,11 @@ def inspect_detector(config: str) -> DetectorLayout:
     losses."""
     from mmengine.config import Config
     path = resolve_config(config)
-    model = Config.fromfile(path).model
-    return DetectorLayout(config, path, tuple(find_sites(model.to_dict())))
+    model = Config.fromfile(path).model.to_dict()
+    assigner = (model.get('train_cfg') or {}).get('assigner') or {}
+    costs = tuple(dict(c) for c in assigner.get('match_costs') or ()
+                  if isinstance(c, dict))
+    return DetectorLayout(config, path, tuple(find_sites(model)), costs)
 
 
 def legacy_layout(decoded_head: bool) -> DetectorLayout:
