@@ -183,6 +183,31 @@ def test_gfl_keeps_a_quality_loss(tmp_path):
         assert all(torch.isfinite(v).all() for v in losses[name])
 
 
+VFNET = 'mmdet::vfnet/vfnet_r50_fpn_1x_coco.py'
+
+
+@pytest.mark.parametrize('cls, loss_key, use_vfl', [
+    ('focal', 'loss_cls_fl', False), ('mal', 'loss_cls', True)])
+def test_vfnet_takes_both_box_losses_and_either_kind_of_category_loss(
+        tmp_path, cls, loss_key, use_vfl):
+    """Before, VFNet was refused (its second location loss, loss_bbox_refine)."""
+    cfg = run_config(tmp_path, VFNET, cls, 'ciou')
+    head = cfg.model.bbox_head
+    assert head.use_vfl is use_vfl
+    assert head[loss_key].type == CATEGORY_LOSSES[cls]['type']
+    assert dict(head.loss_bbox) == {'type': 'mmdet_losses.CIoULoss', 'loss_weight': 1.5}
+    assert dict(head.loss_bbox_refine) == {'type': 'mmdet_losses.CIoULoss',
+                                           'loss_weight': 2.0}
+    model = build(cfg)
+    assert_ours(model.bbox_head.loss_cls, CATEGORY_LOSSES[cls]['type'].split('.')[-1])
+    assert_ours(model.bbox_head.loss_bbox_refine, 'CIoULoss')
+    losses = train_losses(model)
+    for name in ('loss_cls', 'loss_bbox', 'loss_bbox_rf'):
+        assert torch.isfinite(losses[name]) and losses[name] > 0, name
+    with pytest.raises(IncompatibleSetting, match='decoded boxes in pixels: L1Loss'):
+        make_grid(['focal'], ['l1'], layout=layout_of(VFNET))
+
+
 @pytest.mark.parametrize('base, cls, message', [
     # GFL's QFL replaced by focal crashed: "'tuple' object has no attribute
     # 'is_floating_point'"
@@ -408,7 +433,6 @@ def test_quality_losses_swap_in_the_quality_heads(tmp_path):
 
 
 @pytest.mark.parametrize('base, message', [
-    ('mmdet::vfnet/vfnet_r50_fpn_1x_coco.py', r'VFNetHead .* \(loss_bbox_refine\)'),
     ('mmdet::tood/tood_r50_fpn_1x_coco.py', 'TOODHead .* takes probabilities'),
 ])
 def test_heads_the_grid_cannot_rewire_are_named(base, message):

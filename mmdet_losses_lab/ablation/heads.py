@@ -39,11 +39,15 @@ ALWAYS_DECODING_HEADS = ('ATSSHead', 'GFLHead')
 QUALITY_TARGET_HEADS = ('GFLHead',)
 # Heads whose losses a grid setting cannot stand in for, and why.
 UNSUPPORTED_HEADS = {
-    'VFNetHead': 'it has a second location loss (loss_bbox_refine) for its refined '
-                 'boxes',
     'TOODHead': 'it scores with sigmoid-activated, task-aligned targets (its '
                 'loss_cls takes probabilities) and has an initial_loss_cls',
 }
+# VFNet: a quality loss takes its (N, C) IoU targets as loss_cls (use_vfl=True);
+# a category loss on labels goes to loss_cls_fl (use_vfl=False). A box loss replaces
+# both location losses, loss_bbox and loss_bbox_refine, at the base's weights
+# (--reg-weight sets loss_bbox's; the refined boxes' keeps the base's).
+VFNET = 'VFNetHead'
+REFINE_LOSS = 'loss_bbox_refine'
 # What the Hungarian matcher of a set-prediction head does with its IoU cost in a
 # grid run: 'follow' the run's box loss (mmdet_losses.BoxLossCost), or 'keep' the
 # base config's. 'follow' is the default: the loss then scores the assignment it
@@ -180,9 +184,14 @@ def category_overrides(site: LossSite, loss_cls: dict, softmax_init: list) -> di
         raise IncompatibleSetting(
             f'{site.head_type} ({site.name}) trains its classifier on (labels, IoU '
             f'score) targets, which only {", ".join(quality)} take; got {name}')
+    if site.is_a((VFNET, )):
+        key = 'loss_cls' if is_quality else 'loss_cls_fl'
+        if key not in site.config:  # nothing to replace: no _delete_ to merge
+            loss_cls = {k: v for k, v in loss_cls.items() if k != '_delete_'}
+        return {'use_vfl': is_quality, key: loss_cls}
     swap = _quality_swaps().get(site.head_type, {}) if is_quality else {}
     if is_quality and not swap and not site.is_a(QUALITY_TARGET_HEADS):
-        heads = sorted(set(QUALITY_TARGET_HEADS) | set(_quality_swaps()))
+        heads = sorted(set(QUALITY_TARGET_HEADS) | set(_quality_swaps()) | {VFNET})
         raise IncompatibleSetting(
             f'{name} needs IoU-quality targets, which {site.head_type} '
             f'({site.name}) does not compute; heads that do: {", ".join(heads)}')
@@ -241,6 +250,14 @@ def location_overrides(site: LossSite, loss_bbox: dict, coordinate: bool) -> dic
             site, spec_of(loss_bbox['type']), _type_name(loss_bbox))
         return {key: loss_bbox}
     overrides = {}
+    if site.is_a((VFNET, )):
+        if coordinate:
+            raise IncompatibleSetting(
+                f'{site.head_type} ({site.name}) gives both its location losses '
+                f'decoded boxes in pixels: {_type_name(loss_bbox)} would compare '
+                'pixel coordinates (a loss of hundreds); use a box loss')
+        refine = (site.config.get(REFINE_LOSS) or {}).get('loss_weight', 2.0)
+        overrides[REFINE_LOSS] = dict(loss_bbox, loss_weight=float(refine))
     if 'reg_decoded_bbox' in site.params:
         overrides['reg_decoded_bbox'] = (not coordinate
                                          or site.is_a(ALWAYS_DECODING_HEADS))
@@ -259,6 +276,8 @@ def default_location_weight(site: LossSite, spec: Optional[LossSpec]) -> float:
             spec.compares == REGRESSION_TARGETS else 'loss_iou'
         return float((site.config.get(key) or {}).get('loss_weight',
                                                       SET_HEAD_WEIGHTS[key]))
+    if site.is_a((VFNET, )):  # its two box losses are weighed against each other
+        return float((site.config.get('loss_bbox') or {}).get('loss_weight', 1.5))
     weights = spec.weights if spec is not None and \
         spec.compares in (BOXES, REGRESSION_TARGETS) else _OTHER_LOCATION_WEIGHTS
     return weights['anchor' if site.kind == 'rpn' else site.kind]
