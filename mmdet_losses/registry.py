@@ -55,6 +55,12 @@ class ScopedRegistry(Registry):
             self.import_from_location()
             if real_key not in self._module_dict:
                 raise KeyError(self.unknown_name_message(real_key))
+        self.import_from_location()
+        if self.parent is not None and real_key not in self._module_dict:
+            # MMEngine looks a name missing here up in the parent's table without
+            # importing the parent's locations: a CocoMetric built in this scope
+            # would be missing unless something had imported mmdet.evaluation.
+            self.parent.import_from_location()
         return super().get(key)
 
     def unknown_name_message(self, name: str) -> str:
