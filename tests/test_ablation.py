@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 
+import mmdet
 import pytest
 from mmengine.config import Config
 
@@ -356,7 +357,7 @@ def test_shapes_grid_end_to_end(tmp_path):
     assert entry['command'].startswith('python tools/ablation.py ')
     assert "'bad=dict(type='\"'\"'mmdet_losses.GIoULoss'\"'\"', eps=-1.0)'" in \
         entry['command']
-    assert entry['versions']['mmdet'] == '3.3.0' and 'commit' in entry
+    assert entry['versions']['mmdet'] == mmdet.__version__ and 'commit' in entry
     assert manifest['runs']['focal_giou']['state'] == 'done'
     assert len(manifest['runs']['focal_giou']['key']) == 16
     archived = json.loads((work / 'runs.json').read_text())['runs']
