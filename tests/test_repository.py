@@ -151,8 +151,8 @@ def test_no_tracked_file_holds_a_machine_path():
 
 
 def test_machine_path_pattern():
-    assert MACHINE_PATH.findall('cd /work/main && ls /home/me/x') == \
-        ['/work/main', '/home/me']
+    assert MACHINE_PATH.findall('cd /scratch/ckout && ls /home/me/x') == \
+        ['/scratch/ckout', '/home/me']
     assert MACHINE_PATH.findall('see results/work/x and ~/work/a, /tmp/sim') == []
 
 
