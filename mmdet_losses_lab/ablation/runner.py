@@ -192,7 +192,7 @@ def run_grid(runs: Sequence[Run],
             continue
         resumed = resume_point(run_dir, status, key)
         if resumed is not None:
-            command = [*command, '--resume'] if launcher == 'none' else command
+            command = [*command, '--resume']  # dist_train.sh passes it on too
             echo(f'{run.name}: resuming from {resumed}')
         update_status(run_dir, replace=True, state='running', key=key,
                       **({'resumed_from': resumed} if resumed else {}))
