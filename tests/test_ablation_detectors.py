@@ -218,6 +218,7 @@ def test_vfnet_takes_both_box_losses_and_either_kind_of_category_loss(
      r'\(model.bbox_head\) does not compute'),
     (FASTER_RCNN, 'focal', r'Shared2FCBBoxHead \(model.roi_head.bbox_head\) predicts '
      'C \\+ 1 logits and scores them with a softmax'),
+
 ])
 def test_what_cannot_work_is_refused_up_front(base, cls, message):
     with pytest.raises(IncompatibleSetting, match=message):
@@ -274,7 +275,10 @@ def test_a_detr_grid_puts_each_loss_where_the_head_keeps_it(tmp_path):
             (name, warned)
 
 
-def test_detr_keeps_its_no_object_weight_and_refuses_quality_losses(tmp_path):
+def test_detr_keeps_its_no_object_weight_and_takes_quality_losses(tmp_path):
+    """Before, a quality loss on a DETR head was refused (MMDetection's heads pass
+    integer labels to loss_cls); now the head becomes this package's quality head,
+    which computes the IoU of each matched query."""
     deformable = 'mmdet::deformable_detr/deformable-detr_r50_16xb2-50e_coco.py'
     (run, ) = make_grid(['bce'], ['giou'], layout=layout_of(deformable))
     assert run.overrides['bbox_head']['loss_cls']['loss_weight'] == 2.0  # the base's
@@ -283,31 +287,60 @@ def test_detr_keeps_its_no_object_weight_and_refuses_quality_losses(tmp_path):
     assert (loss_cls['class_weight'], loss_cls['bg_cls_weight']) == (1.0, 0.1)
     assert 'init_cfg' not in run.overrides['bbox_head']
     assert 'mmdet_losses.engine.init' not in run.imports
-    with pytest.raises(IncompatibleSetting, match=r'MatchabilityAwareLoss needs the '
-                       r'IoU of each matched query as its target, but DETRHead'):
-        make_grid(['mal'], ['giou'], layout=layout_of(DETR))
+    for base, head in ((DETR, 'QualityDETRHead'), (deformable,
+                                                   'QualityDeformableDETRHead'),
+                       (DINO, 'QualityDINOHead')):
+        (run, ) = make_grid(['mal'], ['giou'], layout=layout_of(base))
+        assert run.overrides['bbox_head']['type'] == f'mmdet_losses.{head}'
+        assert run.overrides['bbox_head']['loss_cls']['type'] == \
+            'mmdet_losses.MatchabilityAwareLoss'
+        assert 'mmdet_losses.models' in run.imports
+    conditional = 'mmdet::conditional_detr/conditional-detr_r50_8xb2-50e_coco.py'
+    with pytest.raises(IncompatibleSetting, match=r'VarifocalLoss needs IoU-quality '
+                       r'targets, which ConditionalDETRHead \(model.bbox_head\) does '
+                       r'not compute; heads that do: .*DINOHead'):
+        make_grid(['vfl'], ['giou'], layout=layout_of(conditional))
     with pytest.raises(ValueError, match='has no Hungarian matcher'):
         make_grid(['focal'], ['giou'], layout=layout_of(SHAPES_RETINANET),
                   match_costs=['keep'])
 
 
 @pytest.mark.slow
-def test_a_dino_run_of_the_grid_builds_and_trains_a_step(tmp_path):
-    (cfg, ) = dino_runs(tmp_path, ['bce'], ['ciou'], ['follow']).values()
-    cfg.model.backbone.update(depth=18, init_cfg=None)
-    cfg.model.neck.in_channels = [c // 4 for c in cfg.model.neck.in_channels]
-    for part in ('encoder', 'decoder'):
-        cfg.model[part].num_layers = 1
-    cfg.model.num_queries = 30
-    model = build(cfg)
-    head = model.bbox_head
-    assert type(head.loss_iou).__name__ == 'CIoULoss'
-    assert type(head.loss_iou).__module__.startswith('mmdet_losses.')
-    assert repr(head.assigner.match_costs[2]) == \
-        "BoxLossCost(loss={'type': 'mmdet_losses.CIoULoss'}, weight=2.0)"
-    losses = train_losses(model)
-    for name in ('loss_cls', 'loss_bbox', 'loss_iou'):
-        assert torch.isfinite(losses[name]) and losses[name] > 0, name
+def test_the_dino_grid_of_the_issue_builds_and_trains_a_step(tmp_path):
+    """``tools/ablation.py mmdet::dino/dino-4scale_r50_8xb2-12e_coco.py --cls focal
+    vfl mal --reg giou ciou --match-cost follow``: in each of the six configs the
+    head, its losses and the matcher agree (the quality losses on the quality DINO
+    head, the matcher's IoU cost the run's box loss) and a step trains with every
+    loss finite and the class, L1, IoU and denoising losses above 0 (a smaller
+    DINO: ResNet-18, one encoder and decoder layer, 30 queries)."""
+    configs = dino_runs(tmp_path, ['focal', 'vfl', 'mal'], ['giou', 'ciou'],
+                        ['follow'])
+    assert sorted(configs) == sorted(f'{c}_{r}' for c in ('focal', 'vfl', 'mal')
+                                     for r in ('giou', 'ciou'))
+    for name, cfg in configs.items():
+        cls, reg = name.split('_')
+        cfg.model.backbone.update(depth=18, init_cfg=None)
+        cfg.model.neck.in_channels = [c // 4 for c in cfg.model.neck.in_channels]
+        for part in ('encoder', 'decoder'):
+            cfg.model[part].num_layers = 1
+        cfg.model.num_queries = 30
+        torch.manual_seed(0)
+        model = build(cfg)
+        model.init_weights()   # as the runner does (the prior bias of the scores)
+        head = model.bbox_head
+        assert type(head).__name__ == ('DINOHead' if cls == 'focal' else
+                                       'QualityDINOHead'), name
+        assert type(head.loss_cls).__name__ == CATEGORY_LOSSES[cls]['type'].split(
+            '.')[-1]
+        assert type(head.loss_iou).__name__ == f'{reg.upper()[:-3]}IoULoss'
+        assert type(head.loss_iou).__module__.startswith('mmdet_losses.')
+        assert repr(head.assigner.match_costs[2]) == (
+            f"BoxLossCost(loss={{'type': 'mmdet_losses.{reg[:-3].upper()}IoULoss'}}, "
+            'weight=2.0)'), name
+        losses = train_losses(model)
+        for key in ('loss_cls', 'loss_bbox', 'loss_iou', 'enc_loss_cls',
+                    'dn_loss_cls', 'dn_loss_iou'):
+            assert torch.isfinite(losses[key]) and losses[key] > 0, (name, key)
 
 
 def test_fcos_coordinate_loss_normalises_by_the_stride(tmp_path):

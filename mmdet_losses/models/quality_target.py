@@ -10,6 +10,12 @@ import torch
 from torch import Tensor
 
 from ..functional.location.geometry import aligned_box_terms, upcast_boxes
+from ..losses import SPECS
+from ..spec import IOU_QUALITY
+
+# Category losses whose target is ``(labels, IoU scores)``, from their specs.
+QUALITY_LOSSES = tuple(name for name, spec in SPECS.items()
+                       if spec.targets == IOU_QUALITY)
 
 
 def iou_quality_target(pred_boxes: Tensor, target_boxes: Tensor, labels: Tensor,

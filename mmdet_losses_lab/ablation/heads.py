@@ -21,6 +21,11 @@ head feed the loss what it expects:
   coordinate loss in ``loss_bbox``, the other kept, each at the base config's weight
   unless the setting gives one; its Hungarian matcher's IoU cost follows the box loss
   (``BoxLossCost``) or is kept (:func:`match_cost_overrides`).
+* a quality category loss (QFL, VFL, MAL) takes its ``(labels, IoU scores)``
+  targets from the head that computes them: RetinaNet, FCOS and the DETR family
+  (DETR, Deformable DETR, DINO) switch to this package's quality heads
+  (``mmdet_losses.models.QUALITY_HEADS``); GFL computes them itself, VFNet with
+  ``use_vfl``.
 
 What cannot work is refused before anything runs (:class:`IncompatibleSetting`).
 """
@@ -175,11 +180,6 @@ def category_overrides(site: LossSite, loss_cls: dict, softmax_init: list) -> di
     quality = [n for n, s in SPECS.items() if s.targets == IOU_QUALITY]
     softmax = loss_cls.get('use_sigmoid', True) is False
     is_quality = spec is not None and spec.targets == IOU_QUALITY
-    if site.kind == 'set' and is_quality:
-        raise IncompatibleSetting(
-            f'{name} needs the IoU of each matched query as its target, but '
-            f'{site.head_type} ({site.name}) passes integer labels to loss_cls '
-            "(MMDetection's DETR heads): no head here computes that target yet")
     if site.is_a(QUALITY_TARGET_HEADS) and not is_quality:
         raise IncompatibleSetting(
             f'{site.head_type} ({site.name}) trains its classifier on (labels, IoU '

@@ -129,7 +129,10 @@ def split_binary_target(pred: Tensor, target: CategoryTarget, quality: bool,
     if quality:
         raise TypeError(f'{loss_name} takes a (labels, scores) tuple or an (N, C) '
                         f'float target, got integer labels of shape '
-                        f'{tuple(target.shape)}')
+                        f'{tuple(target.shape)}: the head passes labels only; '
+                        'heads that give IoU scores: GFLHead, VFNetHead '
+                        "(use_vfl=True) and this package's quality heads "
+                        '(mmdet_losses.models.QUALITY_HEADS)')
     check_label_shape(pred, target)
     return target, None
 
