@@ -62,7 +62,8 @@ _BY_KIND = {
 KIND_NOTES = {
     'category': 'sigmoid (C logits) or softmax (C + 1 logits) class scores',
     'quality': 'class scores trained towards IoU-quality targets, which the head '
-               'computes: GFL and VFNet, and RetinaNet and FCOS through '
+               'computes: GFL, VFNet and TOOD (QFL, on its alignment metric), and '
+               'RetinaNet, FCOS, DETR, Deformable DETR and DINO through '
                "`mmdet_losses.models`' quality heads",
     'box': 'decoded boxes (`reg_decoded_bbox=True` on anchor heads); the IoU family '
            "takes an Alpha-IoU power `alpha`, Inner-IoU's `inner_ratio` and "

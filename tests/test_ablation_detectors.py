@@ -48,7 +48,7 @@ def build(cfg):
     from mmengine.registry import DefaultScope
     from mmengine.utils import import_modules_from_strings
     register_all_modules(init_default_scope=False)
-    import_modules_from_strings(**cfg.custom_imports)
+    import_modules_from_strings(**cfg.get('custom_imports', dict(imports=[])))
     with DefaultScope.overwrite_default_scope('mmdet'):  # as the runner does
         return MODELS.build(cfg.model)
 
@@ -208,6 +208,48 @@ def test_vfnet_takes_both_box_losses_and_either_kind_of_category_loss(
         make_grid(['focal'], ['l1'], layout=layout_of(VFNET))
 
 
+TOOD = 'mmdet::tood/tood_r50_fpn_1x_coco.py'
+
+
+def tood_losses(cfg, epoch):
+    """TOOD's losses on :data:`GT_BOXES` in ``epoch`` (TOOD reads it from the
+    message hub: before ``initial_epoch`` it trains ``initial_loss_cls`` on labels,
+    from it ``loss_cls`` on alignment-metric targets)."""
+    from mmengine.logging import MessageHub
+    MessageHub.get_current_instance().update_info('epoch', epoch)
+    torch.manual_seed(0)
+    model = build(cfg)
+    return model, train_losses(model)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('cls, key, epoch', [('focal', 'initial_loss_cls', 0),
+                                             ('qfl', 'loss_cls', 4)])
+def test_tood_takes_a_loss_on_labels_first_and_a_quality_loss_after(
+        tmp_path, cls, key, epoch):
+    """Before, TOOD was refused. TOOD scores probabilities: the loss on labels
+    replaces initial_loss_cls, the quality loss loss_cls, each activated=True.
+    focal and QFL with GIoU are TOOD's own losses, so every loss of the step
+    equals the base config's (MMDetection's losses) in the epoch each is used."""
+    cfg = run_config(tmp_path, TOOD, cls, 'giou')
+    head = cfg.model.bbox_head
+    assert head[key].type == CATEGORY_LOSSES[cls]['type']
+    assert head[key].activated is True
+    other = 'loss_cls' if key == 'initial_loss_cls' else 'initial_loss_cls'
+    base = Config.fromfile(resolve_config(TOOD))
+    assert head[other] == base.model.bbox_head[other]      # kept
+    model, ours = tood_losses(cfg, epoch)
+    assert_ours(getattr(model.bbox_head, key),
+                CATEGORY_LOSSES[cls]['type'].split('.')[-1])
+    assert_ours(model.bbox_head.loss_bbox, 'GIoULoss')
+    _, theirs = tood_losses(base, epoch)
+    assert ours.keys() == theirs.keys()
+    for name in ('loss_cls', 'loss_bbox'):
+        total, reference = sum(ours[name]), sum(theirs[name])
+        assert torch.isfinite(total) and total > 0, name
+        assert float(total) == pytest.approx(float(reference), rel=1e-5), name
+
+
 @pytest.mark.parametrize('base, cls, message', [
     # GFL's QFL replaced by focal crashed: "'tuple' object has no attribute
     # 'is_floating_point'"
@@ -219,6 +261,10 @@ def test_vfnet_takes_both_box_losses_and_either_kind_of_category_loss(
     (FASTER_RCNN, 'focal', r'Shared2FCBBoxHead \(model.roi_head.bbox_head\) predicts '
      'C \\+ 1 logits and scores them with a softmax'),
 
+    (TOOD, 'vfl', r'TOODHead \(model.bbox_head\) applies the sigmoid in the head and '
+     r'passes probabilities .* which VarifocalLoss does not take; losses that do: '
+     r'FocalLoss, QualityFocalLoss'),
+    (TOOD, 'ce', 'which CrossEntropyLoss does not take'),
 ])
 def test_what_cannot_work_is_refused_up_front(base, cls, message):
     with pytest.raises(IncompatibleSetting, match=message):
@@ -466,7 +512,9 @@ def test_quality_losses_swap_in_the_quality_heads(tmp_path):
 
 
 @pytest.mark.parametrize('base, message', [
-    ('mmdet::tood/tood_r50_fpn_1x_coco.py', 'TOODHead .* takes probabilities'),
+    ('mmdet::yolo/yolov3_d53_8xb8-320-273e_coco.py',
+     r'YOLOV3Head \(model.bbox_head\): the grid does not rewire YOLOV3Head, because '
+     'it has no loss_bbox'),
 ])
 def test_heads_the_grid_cannot_rewire_are_named(base, message):
     with pytest.raises(IncompatibleSetting, match=message):

@@ -26,6 +26,9 @@ head feed the loss what it expects:
   (DETR, Deformable DETR, DINO) switch to this package's quality heads
   (``mmdet_losses.models.QUALITY_HEADS``); GFL computes them itself, VFNet with
   ``use_vfl``.
+* TOOD scores probabilities: a quality loss replaces its ``loss_cls`` (targets the
+  task-alignment metric), a loss on labels its ``initial_loss_cls`` (the first
+  ``initial_epoch`` epochs), each with ``activated=True``.
 
 What cannot work is refused before anything runs (:class:`IncompatibleSetting`).
 """
@@ -44,9 +47,15 @@ ALWAYS_DECODING_HEADS = ('ATSSHead', 'GFLHead')
 QUALITY_TARGET_HEADS = ('GFLHead',)
 # Heads whose losses a grid setting cannot stand in for, and why.
 UNSUPPORTED_HEADS = {
-    'TOODHead': 'it scores with sigmoid-activated, task-aligned targets (its '
-                'loss_cls takes probabilities) and has an initial_loss_cls',
+    'YOLOV3Head': 'it has no loss_bbox: its boxes are trained by loss_xy (BCE on '
+                  'the centre offsets) and loss_wh (MSE on the log sizes)',
 }
+# TOOD applies the sigmoid in its head and scores with probabilities: both its
+# category losses need activated=True. It trains the first initial_epoch epochs with
+# initial_loss_cls on labels (ATSS assignment), then loss_cls on (labels, alignment
+# metric) targets: a loss on labels replaces the first, a quality loss the second.
+TOOD = 'TOODHead'
+INITIAL_LOSS = 'initial_loss_cls'
 # VFNet: a quality loss takes its (N, C) IoU targets as loss_cls (use_vfl=True);
 # a category loss on labels goes to loss_cls_fl (use_vfl=False). A box loss replaces
 # both location losses, loss_bbox and loss_bbox_refine, at the base's weights
@@ -186,9 +195,9 @@ def category_overrides(site: LossSite, loss_cls: dict, softmax_init: list) -> di
             f'score) targets, which only {", ".join(quality)} take; got {name}')
     if site.is_a((VFNET, )):
         key = 'loss_cls' if is_quality else 'loss_cls_fl'
-        if key not in site.config:  # nothing to replace: no _delete_ to merge
-            loss_cls = {k: v for k, v in loss_cls.items() if k != '_delete_'}
-        return {'use_vfl': is_quality, key: loss_cls}
+        return {'use_vfl': is_quality, key: _replacing(site, key, loss_cls)}
+    if site.is_a((TOOD, )):
+        return _tood_category(site, name, loss_cls, is_quality, softmax)
     swap = _quality_swaps().get(site.head_type, {}) if is_quality else {}
     if is_quality and not swap and not site.is_a(QUALITY_TARGET_HEADS):
         heads = sorted(set(QUALITY_TARGET_HEADS) | set(_quality_swaps()) | {VFNET})
@@ -207,6 +216,38 @@ def category_overrides(site: LossSite, loss_cls: dict, softmax_init: list) -> di
         loss_cls = _with_set_head_defaults(site, loss_cls, softmax)
     overrides['loss_cls'] = loss_cls
     return overrides
+
+
+def _replacing(site: LossSite, key: str, loss: dict) -> dict:
+    """``loss`` for ``key`` of ``site``: without ``_delete_`` where the base config
+    has no ``key`` (nothing to replace, nothing to merge with)."""
+    if key in site.config:
+        return loss
+    return {k: v for k, v in loss.items() if k != '_delete_'}
+
+
+def takes_probabilities(loss_type: str) -> bool:
+    """Whether the category loss ``loss_type`` can score probabilities (an
+    ``activated`` argument), as TOOD's head passes them."""
+    from mmdet_losses.registry import MODELS
+    klass = MODELS.get(loss_type)
+    return klass is not None and 'activated' in inspect.signature(
+        klass.__init__).parameters
+
+
+def _tood_category(site: LossSite, name: str, loss_cls: dict, is_quality: bool,
+                   softmax: bool) -> dict:
+    """TOOD: a quality loss replaces ``loss_cls`` (alignment-metric targets), a
+    loss on labels ``initial_loss_cls`` (the first ``initial_epoch`` epochs), each
+    on probabilities (``activated=True``)."""
+    if softmax or not takes_probabilities(loss_cls['type']):
+        able = [n for n in SPECS if takes_probabilities(f'mmdet_losses.{n}')]
+        raise IncompatibleSetting(
+            f'{site.head_type} ({site.name}) applies the sigmoid in the head and '
+            f'passes probabilities to its category losses (activated=True), which '
+            f'{name} does not take; losses that do: {", ".join(able)}')
+    key = 'loss_cls' if is_quality else INITIAL_LOSS
+    return {key: _replacing(site, key, dict(loss_cls, activated=True))}
 
 
 def _with_set_head_defaults(site: LossSite, loss_cls: dict, softmax: bool) -> dict:
