@@ -13,7 +13,7 @@ from mmengine.config import Config
 from mmdet_losses.losses import SPECS
 from mmdet_losses_lab.ablation import (CATEGORY_LOSSES, LOCATION_LOSSES,
                                    IncompatibleSetting, inspect_detector, make_grid)
-from mmdet_losses_lab.ablation.heads import resolve_config
+from mmdet_losses_lab.ablation.layout import resolve_config
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHAPES_RETINANET = osp.join(REPO, 'configs/shapes/retinanet_r18_fpn_1xb4-1500i_shapes.py')

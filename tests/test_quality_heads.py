@@ -370,7 +370,7 @@ def test_ablation_grid_switches_to_the_quality_head(tmp_path, base, head_type):
     from mmengine.utils import import_modules_from_strings
 
     from mmdet_losses_lab.ablation.grid import make_grid
-    from mmdet_losses_lab.ablation.heads import inspect_detector
+    from mmdet_losses_lab.ablation.layout import inspect_detector
 
     base = osp.join(CONFIGS, base)
     plain_type = Config.fromfile(base).model.bbox_head.type

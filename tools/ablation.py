@@ -46,8 +46,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmdet_losses_lab.ablation import (CATEGORY_LOSSES, LOCATION_LOSSES,  # noqa: E402
                                    collect_results, make_grid, run_grid,
                                    write_report)
-from mmdet_losses_lab.ablation.heads import (MATCH_COST_MODES,  # noqa: E402
-                                             inspect_detector)
+from mmdet_losses_lab.ablation.heads import MATCH_COST_MODES  # noqa: E402
+from mmdet_losses_lab.ablation.layout import inspect_detector  # noqa: E402
 from mmdet_losses_lab.ablation.provenance import environment  # noqa: E402
 from mmdet_losses_lab.ablation.provenance import grid_command  # noqa: E402
 from mmdet_losses_lab.ablation.slurm import (add_slurm_arguments,  # noqa: E402

@@ -1,8 +1,8 @@
 """Ablation studies: a grid of (category loss x location loss [x hyper-parameters])
-on any MMDetection detector (:mod:`.heads` finds where it keeps its losses), trained
-with ``tools/train.py``, evaluated with the COCO metric and summed up in a table and
-plots, every setting compared with a baseline seed by seed (:mod:`.stats`). The
-command line is ``tools/ablation.py``."""
+on any MMDetection detector (:mod:`.layout` finds where it keeps its losses,
+:mod:`.heads` rewires them), trained with ``tools/train.py``, evaluated with the COCO
+metric and summed up in a table and plots, every setting compared with a baseline
+seed by seed (:mod:`.stats`). The command line is ``tools/ablation.py``."""
 import importlib
 
 # Each public name and the submodule it comes from, imported on first use: the
@@ -10,8 +10,8 @@ import importlib
 _SOURCES = {
     'CATEGORY_LOSSES': 'grid', 'LOCATION_LOSSES': 'grid', 'Run': 'grid',
     'make_grid': 'grid', 'parse_loss_spec': 'grid',
-    'DetectorLayout': 'heads', 'IncompatibleSetting': 'heads',
-    'inspect_detector': 'heads',
+    'DetectorLayout': 'layout', 'IncompatibleSetting': 'layout',
+    'inspect_detector': 'layout',
     'collect_results': 'report', 'write_report': 'report',
     'run_grid': 'runner',
 }

@@ -9,9 +9,9 @@ from mmdet_losses.engine.init import softmax_head_init
 from mmdet_losses.losses import SPECS, spec_of
 from mmdet_losses.spec import REGRESSION_TARGETS
 
-from .heads import (MATCH_COST_MODES, DetectorLayout, category_overrides,
-                    default_location_weight, inspect_detector, legacy_layout,
+from .heads import (MATCH_COST_MODES, category_overrides, default_location_weight,
                     location_overrides, match_cost_overrides)
+from .layout import DetectorLayout, inspect_detector, legacy_layout
 
 
 def _settings(category: bool) -> Dict[str, dict]:
@@ -216,7 +216,7 @@ def make_grid(cls_specs: Sequence[str],
 
     ``seeds``: one run per seed of every setting, named ``<setting>_s<seed>``; a seed
     of None is a run with MMEngine's randomly drawn seed, named ``<setting>``.
-    ``layout``: the base detector (:func:`~mmdet_losses_lab.ablation.heads.
+    ``layout``: the base detector (:func:`~mmdet_losses_lab.ablation.layout.
     inspect_detector`); without it a single dense ``bbox_head`` that takes
     ``reg_decoded_bbox`` (``decoded_head``) or always decodes.
 
