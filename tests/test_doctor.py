@@ -93,6 +93,46 @@ def test_heads_that_decode_themselves_pass(mmdet_config, name):
         assert errors(cfg) == []
 
 
+@pytest.mark.parametrize('name, head, swap', [
+    ('dino/dino-4scale_r50_8xb2-12e_coco.py', 'DINOHead',
+     'mmdet_losses.QualityDINOHead'),
+    ('detr/detr_r50_8xb2-150e_coco.py', 'DETRHead', 'mmdet_losses.QualityDETRHead'),
+    ('retinanet/retinanet_r50_fpn_1x_coco.py', 'RetinaHead',
+     'mmdet_losses.QualityRetinaHead'),
+])
+def test_a_quality_loss_in_a_head_that_passes_labels_is_refused(mmdet_config, name,
+                                                                head, swap):
+    """Before, the first step stopped on the loss's TypeError; now the doctor names
+    the head that gives the targets, and the config with it passes."""
+    import mmdet_losses.models  # noqa: F401  (what the fixed config imports)
+    cfg = mmdet_config(name)
+    cfg.model.bbox_head.loss_cls = dict(type='mmdet_losses.MatchabilityAwareLoss')
+    [(path, message)] = errors(cfg)
+    assert path == 'model.bbox_head'
+    assert message == (
+        'mmdet_losses.MatchabilityAwareLoss trains the class scores on (labels, IoU '
+        f'scores) targets, but {head} passes integer labels to loss_cls: use '
+        f"type='{swap}' for the head (custom_imports: 'mmdet_losses.models').")
+    cfg.model.bbox_head.type = swap
+    assert errors(cfg) == []
+
+
+def test_a_quality_loss_where_no_head_gives_its_targets_lists_those_that_do(
+        mmdet_config):
+    cfg = mmdet_config('atss/atss_r50_fpn_1x_coco.py')
+    cfg.model.bbox_head.loss_cls = dict(type='mmdet_losses.VarifocalLoss')
+    [(_, message)] = errors(cfg)
+    assert message.endswith('but ATSSHead passes integer labels to loss_cls: heads '
+                            'that give them: GFLHead, TOODHead, VFNetHead, '
+                            'mmdet_losses.QualityRetinaHead, '
+                            'mmdet_losses.QualityFCOSHead, '
+                            'mmdet_losses.QualityDETRHead, '
+                            'mmdet_losses.QualityDeformableDETRHead, '
+                            'mmdet_losses.QualityDINOHead.')
+    cfg.model.bbox_head.type = 'GFLHead'   # QFL's own detector: gives them
+    assert errors(cfg) == []
+
+
 # ------------------------------------------------------------- names
 
 def test_scoped_name_we_do_not_define_is_refused_with_a_suggestion():

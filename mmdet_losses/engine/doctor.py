@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Iterator, List, Optional, Tuple
 
 from ..losses import SPECS
-from ..spec import BOXES, LossSpec
+from ..spec import BOXES, IOU_QUALITY, LossSpec
 from .init import (PRIOR_INIT_TYPE, iter_dicts, softmax_heads_without_prior)
 
 SCOPE = 'mmdet_losses.'
@@ -248,6 +248,42 @@ def _check_same_names(cfg) -> Iterator[Finding]:
                 f"type='mmdet_losses.{loss['type']}' for ours.")
 
 
+# MMDetection's heads that give loss_cls (labels, scores) targets themselves: GFL
+# (IoU), VFNet (IoU, with use_vfl) and TOOD (the task-alignment metric).
+MMDET_QUALITY_TARGET_HEADS = ('GFLHead', 'VFNetHead', 'TOODHead')
+
+
+def _check_quality_targets(cfg) -> Iterator[Finding]:
+    """A quality loss of this package (QFL, VFL, MAL) in a head that passes it
+    integer labels: the first step would stop on it; say which head to use."""
+    quality = [(path, loss, head) for path, key, loss, head in
+               loss_dicts(cfg.get('model'))
+               if key == 'loss_cls' and loss['type'].startswith(SCOPE) and
+               getattr(SPECS.get(loss['type'][len(SCOPE):]), 'targets', None) ==
+               IOU_QUALITY and isinstance(head.get('type'), str)]
+    if not quality:
+        return
+    from ..models import QUALITY_HEADS  # the heads' module: only where it matters
+    ours = {swap['type'].split('.')[-1] for swap in QUALITY_HEADS.values()}
+    for path, loss, head in quality:
+        head_cls = resolve_model(head['type'])
+        if head_cls is None or {k.__name__ for k in head_cls.__mro__} & (
+                ours | set(MMDET_QUALITY_TARGET_HEADS)):
+            continue
+        swap = next((QUALITY_HEADS[k.__name__]['type'] for k in head_cls.__mro__
+                     if k.__name__ in QUALITY_HEADS), None)
+        fix = (f"use type='{swap}' for the head (custom_imports: "
+               "'mmdet_losses.models')" if swap else
+               'heads that give them: ' + ', '.join(
+                   sorted(MMDET_QUALITY_TARGET_HEADS) +
+                   [swap['type'] for swap in QUALITY_HEADS.values()]))
+        yield Finding(
+            'error', path.rsplit('.', 1)[0],
+            f"{loss['type']} trains the class scores on (labels, IoU scores) "
+            f'targets, but {head_cls.__name__} passes integer labels to loss_cls: '
+            f'{fix}.')
+
+
 # The loss each mode of MMDetection's IoUCost measures (its cost is -w IoU or
 # -w GIoU: the loss minus a constant).
 IOU_COST_MEASURES = {'giou': 'GIoULoss', 'iou': 'IoULoss'}
@@ -317,7 +353,7 @@ def _check_match_costs(cfg) -> Iterator[Finding]:
 
 CHECKS = (_check_scoped_names, _check_loss_types, _check_loss_weights,
           _check_box_wiring, _check_softmax_prior, _check_same_names,
-          _check_match_costs)
+          _check_quality_targets, _check_match_costs)
 
 
 def check_config(cfg) -> List[Finding]:
