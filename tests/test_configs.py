@@ -118,6 +118,8 @@ def test_config_builds_and_is_wired_for_its_losses(path):
     assert (cls_name in QUALITY) == (head_cfg.type in QUALITY_HEADS
                                      or head_type in EXTRA_LOSSES), path
     assert bbox_name in IOU_FAMILY | COORDINATE
+    if 'loss_iou' in head_cfg:   # a DETR: L1 on cx, cy, w, h in loss_bbox
+        assert bbox_name in COORDINATE and loss_name(head_cfg.loss_iou) in IOU_FAMILY
 
     model = build_model(cfg)
     head = model.bbox_head
@@ -129,8 +131,17 @@ def test_config_builds_and_is_wired_for_its_losses(path):
     else:
         assert head.cls_out_channels == num_classes + 1  # background last
         assert head_cfg.init_cfg[-1].type == 'mmdet_losses.SoftmaxPriorInit'
-    priors = head.prior_generator.num_base_priors[0]
-    assert cls_conv(head).out_channels == head.cls_out_channels * priors
+    if head_type == 'DINOHead':
+        from mmdet_losses.engine.doctor import check_config
+        assert type(head.loss_iou).__module__.startswith('mmdet_losses.')
+        # every decoder layer's classifier and the encoder's
+        assert {branch[-1].out_features if hasattr(branch, '__getitem__') else
+                branch.out_features for branch in head.cls_branches} == \
+            {head.cls_out_channels}
+        assert not check_config(cfg), 'the matcher measures what the losses train'
+    else:
+        priors = head.prior_generator.num_base_priors[0]
+        assert cls_conv(head).out_channels == head.cls_out_channels * priors
 
     if head_type == 'RetinaHead':
         assert head.reg_decoded_bbox == (bbox_name in IOU_FAMILY)
@@ -142,7 +153,7 @@ def test_config_builds_and_is_wired_for_its_losses(path):
     elif head_type in EXTRA_LOSSES:  # GFL and VFNet decode their boxes themselves
         extra = getattr(head, EXTRA_LOSSES[head_type])
         assert type(extra).__module__.startswith('mmdet_losses.'), head_type
-    else:
+    elif head_type != 'DINOHead':   # checked above
         pytest.fail(f'no wiring rule for {head_cfg.type}')
 
     expected = readme_weights()[osp.basename(path)]
