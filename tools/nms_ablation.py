@@ -5,8 +5,10 @@ the validation split with each NMS, then the paired comparison over the runs.
     python tools/nms_ablation.py GRID_DIR [--runs RUN ...] [--nms nms diou_nms]
         [--iou-threshold 0.5] [--beta 1.0]
 
-Writes GRID_DIR/summary_nms.csv (each run and NMS: AP, AP50, AP75, AR@100, per-class
-AP) and GRID_DIR/summary_nms.md; evaluations already in the CSV are not repeated.
+Writes GRID_DIR/summary_nms.csv (each run, NMS, IoU threshold and beta: AP, AP50,
+AP75, AR@100, per-class AP) and GRID_DIR/summary_nms.md (a comparison per IoU
+threshold and beta); evaluations already in the CSV are not repeated, and another
+--iou-threshold or --beta is evaluated beside them.
 """
 import argparse
 import os
@@ -45,14 +47,15 @@ def main(argv=None) -> int:
         return 2
     csv_path = osp.join(args.grid_dir, 'summary_nms.csv')
     rows = nms_ablation.read_rows(csv_path)
-    done = {(r['run'], r['nms']) for r in rows}
+    done = {nms_ablation.row_key(r) for r in rows}
+    key = (float(args.iou_threshold), float(args.beta))
     for run in runs:
         for name, nms in settings.items():
-            if (run, name) in done:
+            if (run, name, *key) in done:
                 continue
             run_dir = osp.join(args.grid_dir, run)
             metrics = nms_ablation.evaluate(run_dir, nms, osp.join(run_dir, f'test_{name}'))
-            rows.append(nms_ablation.row_from_metrics(run, name, metrics))
+            rows.append(nms_ablation.row_from_metrics(run, name, metrics, key))
             classes = sorted({k[3:] for r in rows for k in r if k.startswith('AP_')})
             nms_ablation.write_rows(csv_path, rows, classes)
             print(f'{run} {name}: AP {rows[-1]["AP"]:.3f} AR@100 {rows[-1]["AR100"]:.3f}')

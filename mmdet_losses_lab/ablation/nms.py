@@ -8,8 +8,10 @@ class. The settings are then compared run by run: the paired
 difference over all runs (each run's model is its own pair), its 95% interval and
 p-value (:mod:`.stats`).
 
-Writes ``summary_nms.csv`` (one row per run and setting: the metrics the comparison
-is computed from) and ``summary_nms.md`` in the grid's work dir.
+Writes ``summary_nms.csv`` (one row per run and setting, with the setting's IoU
+threshold and ``beta``: the metrics the comparison is computed from) and
+``summary_nms.md`` (a comparison per IoU threshold and ``beta`` evaluated) in the
+grid's work dir.
 """
 import csv
 import os
@@ -23,6 +25,9 @@ from .store import STATUS, read_status
 METRIC_ITEMS = ('mAP', 'mAP_50', 'mAP_75', 'AR@100')
 COLUMNS = {'AP': 'coco/bbox_mAP', 'AP50': 'coco/bbox_mAP_50',
            'AP75': 'coco/bbox_mAP_75', 'AR100': 'coco/bbox_AR@100'}
+# What identifies an evaluation besides its run and NMS name; rows of a CSV written
+# before these columns existed were evaluated at the tool's defaults.
+SETTING_COLUMNS = {'iou_threshold': 0.5, 'beta': 1.0}
 
 
 def nms_settings(names: Sequence[str], iou_threshold: float,
@@ -84,20 +89,33 @@ def read_rows(path: str) -> List[Dict]:
     if not osp.isfile(path):
         return []
     with open(path, newline='', encoding='utf-8') as f:
-        return [{k: v if k in ('run', 'nms') else (float(v) if v else None)
+        rows = [{k: v if k in ('run', 'nms') else (float(v) if v else None)
                  for k, v in r.items()} for r in csv.DictReader(f)]
+    for row in rows:
+        for name, default in SETTING_COLUMNS.items():
+            if row.get(name) is None:
+                row[name] = default
+    return rows
 
 
 def write_rows(path: str, rows: Sequence[Dict], classes: Sequence[str]) -> None:
-    fields = ['run', 'nms', *COLUMNS, *(f'AP_{c}' for c in classes)]
+    fields = ['run', 'nms', *SETTING_COLUMNS, *COLUMNS,
+              *(f'AP_{c}' for c in classes)]
     with open(path, 'w', newline='', encoding='utf-8') as f:
         writer = csv.DictWriter(f, fieldnames=fields, extrasaction='ignore')
         writer.writeheader()
         writer.writerows(rows)
 
 
-def row_from_metrics(run: str, nms: str, metrics: Dict[str, float]) -> Dict:
-    row = {'run': run, 'nms': nms}
+def row_key(row: Dict) -> Tuple[str, str, float, float]:
+    """What a row evaluated: its run, NMS name, IoU threshold and ``beta`` (of the
+    comparison's DIoU-NMS; a plain-NMS row carries it too, to pair with it)."""
+    return row['run'], row['nms'], row['iou_threshold'], row['beta']
+
+
+def row_from_metrics(run: str, nms: str, metrics: Dict[str, float],
+                     setting: Tuple[float, float]) -> Dict:
+    row = {'run': run, 'nms': nms, 'iou_threshold': setting[0], 'beta': setting[1]}
     for name, key in COLUMNS.items():
         row[name] = metrics.get(key)
     for key, value in metrics.items():
@@ -110,6 +128,9 @@ def compare(rows: Sequence[Dict], baseline: str, other: str,
             metrics: Sequence[str]) -> List[Tuple[str, object]]:
     """``[(metric, PairedDifference)]`` of ``other - baseline``, paired by run."""
     by = {(r['run'], r['nms']): r for r in rows}
+    if len(by) < len(rows):
+        raise ValueError('rows of more than one IoU threshold or beta: compare the '
+                         'rows of one setting at a time')
     runs = sorted({r['run'] for r in rows})
     out = []
     for metric in metrics:
@@ -123,8 +144,23 @@ def compare(rows: Sequence[Dict], baseline: str, other: str,
 
 def markdown(rows: Sequence[Dict], baseline: str, other: str, title: str,
              settings: Dict[str, dict]) -> str:
-    """The paired comparison of ``other`` with ``baseline`` over the runs, overall and
-    by the runs' name prefix (their category-location setting)."""
+    """The paired comparison of ``other`` with ``baseline`` over the runs, one
+    section per IoU threshold and ``beta`` in ``rows`` (``settings`` names the NMS
+    settings at any of them)."""
+    keys = sorted({(r['iou_threshold'], r['beta']) for r in rows})
+    sections = []
+    for threshold, beta in keys:
+        at = {name: dict(nms, iou_threshold=threshold,
+                         **({'beta': beta} if 'beta' in nms else {}))
+              for name, nms in settings.items()}
+        sections.append(_markdown_section(
+            [r for r in rows if (r['iou_threshold'], r['beta']) == (threshold, beta)],
+            baseline, other, title, at))
+    return '\n'.join(sections)
+
+
+def _markdown_section(rows: Sequence[Dict], baseline: str, other: str, title: str,
+                      settings: Dict[str, dict]) -> str:
     from .doc_tables import format_difference
     metrics = [m for m in [*COLUMNS, *sorted({k for r in rows for k in r
                                              if k.startswith('AP_')})]
