@@ -133,6 +133,30 @@ def test_a_quality_loss_where_no_head_gives_its_targets_lists_those_that_do(
     assert errors(cfg) == []
 
 
+@pytest.mark.parametrize('key, loss, fix', [
+    ('loss_cls', dict(type='mmdet_losses.QualityFocalLoss', use_sigmoid=True),
+     'set activated=True in it.'),
+    ('initial_loss_cls', dict(type='mmdet_losses.FocalLoss', use_sigmoid=True),
+     'set activated=True in it.'),
+    ('loss_cls', dict(type='mmdet_losses.VarifocalLoss', use_sigmoid=True),
+     'mmdet_losses.VarifocalLoss takes logits only (it has no activated argument)'),
+])
+def test_tood_losses_must_take_probabilities(mmdet_config, key, loss, fix):
+    """TOOD applies the sigmoid in its head; before, a swapped-in loss without
+    activated=True trained on sigmoid(sigmoid(x)) without a word."""
+    cfg = mmdet_config('tood/tood_r50_fpn_1x_coco.py')
+    assert errors(cfg) == []   # MMDetection's: both activated=True
+    cfg.model.bbox_head[key] = loss
+    [(path, message)] = errors(cfg)
+    assert path == f'model.bbox_head.{key}'
+    assert message.startswith(f'TOODHead applies the sigmoid in the head and passes '
+                              f'probabilities to {key}; without activated=True')
+    assert fix in message
+    if 'VarifocalLoss' not in loss['type']:
+        cfg.model.bbox_head[key]['activated'] = True
+        assert errors(cfg) == []
+
+
 # ------------------------------------------------------------- names
 
 def test_scoped_name_we_do_not_define_is_refused_with_a_suggestion():

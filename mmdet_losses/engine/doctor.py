@@ -284,6 +284,38 @@ def _check_quality_targets(cfg) -> Iterator[Finding]:
             f'{fix}.')
 
 
+# Heads that apply the sigmoid themselves and pass probabilities to their category
+# losses (TOOD: loss_cls and initial_loss_cls).
+PROBABILITY_HEADS = {'TOODHead': ('loss_cls', 'initial_loss_cls')}
+
+
+def _check_probability_heads(cfg) -> Iterator[Finding]:
+    """A category loss that would take a probability head's scores for logits (a
+    second sigmoid: it trains, wrongly)."""
+    for path, node in iter_dicts(cfg.get('model'), 'model'):
+        head_cls = resolve_model(node['type']) if isinstance(
+            node.get('type'), str) else None
+        keys = next((PROBABILITY_HEADS[k.__name__] for k in getattr(
+            head_cls, '__mro__', ()) if k.__name__ in PROBABILITY_HEADS), ())
+        for key in keys:
+            loss = node.get(key)
+            if not isinstance(loss, dict) or not isinstance(loss.get('type'), str) \
+                    or loss.get('activated', False) is True:
+                continue
+            loss_cls = resolve_model(loss['type'])
+            takes = loss_cls is not None and 'activated' in inspect.signature(
+                loss_cls.__init__).parameters
+            fix = ('set activated=True in it' if takes else
+                   f"{loss['type']} takes logits only (it has no activated "
+                   'argument): use a loss that does, e.g. '
+                   "type='mmdet_losses.QualityFocalLoss' or 'mmdet_losses.FocalLoss'")
+            yield Finding(
+                'error', f'{path}.{key}',
+                f'{head_cls.__name__} applies the sigmoid in the head and passes '
+                f'probabilities to {key}; without activated=True the loss applies a '
+                f'second sigmoid: {fix}.')
+
+
 # The loss each mode of MMDetection's IoUCost measures (its cost is -w IoU or
 # -w GIoU: the loss minus a constant).
 IOU_COST_MEASURES = {'giou': 'GIoULoss', 'iou': 'IoULoss'}
@@ -353,7 +385,7 @@ def _check_match_costs(cfg) -> Iterator[Finding]:
 
 CHECKS = (_check_scoped_names, _check_loss_types, _check_loss_weights,
           _check_box_wiring, _check_softmax_prior, _check_same_names,
-          _check_quality_targets, _check_match_costs)
+          _check_quality_targets, _check_probability_heads, _check_match_costs)
 
 
 def check_config(cfg) -> List[Finding]:
