@@ -289,6 +289,14 @@ def _check_quality_targets(cfg) -> Iterator[Finding]:
 PROBABILITY_HEADS = {'TOODHead': ('loss_cls', 'initial_loss_cls')}
 
 
+def takes_probabilities(type_name: str) -> bool:
+    """Whether the loss ``type_name`` (a config's ``type``) can score probabilities
+    instead of logits: its class has an ``activated`` argument."""
+    loss_cls = resolve_model(type_name)
+    return loss_cls is not None and 'activated' in inspect.signature(
+        loss_cls.__init__).parameters
+
+
 def _check_probability_heads(cfg) -> Iterator[Finding]:
     """A category loss that would take a probability head's scores for logits (a
     second sigmoid: it trains, wrongly)."""
@@ -302,10 +310,8 @@ def _check_probability_heads(cfg) -> Iterator[Finding]:
             if not isinstance(loss, dict) or not isinstance(loss.get('type'), str) \
                     or loss.get('activated', False) is True:
                 continue
-            loss_cls = resolve_model(loss['type'])
-            takes = loss_cls is not None and 'activated' in inspect.signature(
-                loss_cls.__init__).parameters
-            fix = ('set activated=True in it' if takes else
+            fix = ('set activated=True in it'
+                   if takes_probabilities(loss['type']) else
                    f"{loss['type']} takes logits only (it has no activated "
                    'argument): use a loss that does, e.g. '
                    "type='mmdet_losses.QualityFocalLoss' or 'mmdet_losses.FocalLoss'")

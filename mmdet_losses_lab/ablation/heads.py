@@ -29,7 +29,6 @@ head feed the loss what it expects:
 
 What cannot work is refused before anything runs (:class:`IncompatibleSetting`).
 """
-import inspect
 from typing import Dict, Optional, Tuple
 
 from mmdet_losses.losses import SPECS, spec_of
@@ -126,20 +125,12 @@ def _replacing(site: LossSite, key: str, loss: dict) -> dict:
     return {k: v for k, v in loss.items() if k != '_delete_'}
 
 
-def takes_probabilities(loss_type: str) -> bool:
-    """Whether the category loss ``loss_type`` can score probabilities (an
-    ``activated`` argument), as TOOD's head passes them."""
-    from mmdet_losses.registry import MODELS
-    klass = MODELS.get(loss_type)
-    return klass is not None and 'activated' in inspect.signature(
-        klass.__init__).parameters
-
-
 def _tood_category(site: LossSite, name: str, loss_cls: dict, is_quality: bool,
                    softmax: bool) -> dict:
     """TOOD: a quality loss replaces ``loss_cls`` (alignment-metric targets), a
     loss on labels ``initial_loss_cls`` (the first ``initial_epoch`` epochs), each
     on probabilities (``activated=True``)."""
+    from mmdet_losses.engine.doctor import takes_probabilities
     if softmax or not takes_probabilities(loss_cls['type']):
         able = [n for n in SPECS if takes_probabilities(f'mmdet_losses.{n}')]
         raise IncompatibleSetting(
