@@ -4,16 +4,19 @@ Compares, in one process and on the same RetinaNet-like batch (``--n`` anchors x
 ``--c`` classes, about 1% positives, integer labels with ``C`` = background, IoU
 quality scores of the positives, per-anchor label weights and ``avg_factor``):
 
-* ours: ``FocalLoss``, ``CrossEntropyLoss(use_sigmoid=True)``, ``QualityFocalLoss``
-  and ``VarifocalLoss`` through the fused kernels, compiled and eager, and the
-  plain-autograd references (element-wise loss + ``weight_reduce_loss``);
+* ours: ``FocalLoss``, ``CrossEntropyLoss(use_sigmoid=True)``, ``QualityFocalLoss``,
+  ``VarifocalLoss`` and ``MatchabilityAwareLoss`` through the fused kernels, compiled
+  and eager, and the plain-autograd references (element-wise loss +
+  ``weight_reduce_loss``);
 * MMDetection: ``FocalLoss`` (on the CPU its ``py_sigmoid_focal_loss`` path, on CUDA
   mmcv's ``sigmoid_focal_loss`` op), ``CrossEntropyLoss(use_sigmoid=True)``,
   ``QualityFocalLoss`` (with the ``(labels, scores)`` target its GFL head passes) and
-  ``VarifocalLoss`` (with the dense ``(N, C)`` target its VFNet head passes);
+  ``VarifocalLoss`` (with the dense ``(N, C)`` target its VFNet head passes); no
+  framework ships MAL, so its reference is the plain autograd form (the module's
+  path before the fused kernel);
 * a floor: one element-wise pass, ``(x * 1.0001).sum()``, forward and backward.
 
-``--losses`` chooses the groups (default ``focal bce qfl vfl``).
+``--losses`` chooses the groups (default ``focal bce qfl vfl mal``).
 
 Time is the median of ``--repeat`` runs after ``--warmup`` runs, the cases timed
 in interleaved rounds so that a change of machine load affects them alike. Peak memory is the
@@ -25,7 +28,7 @@ before it (the gradient of ``pred`` included): on CUDA from
 Usage::
 
     python benchmarks/bench_classification.py [--n 200000] [--c 80] [--device cpu]
-        [--threads 2] [--repeat 10] [--warmup 3] [--losses focal bce qfl vfl]
+        [--threads 2] [--repeat 10] [--warmup 3] [--losses focal bce qfl vfl mal]
         [--profile]
 """
 import argparse
@@ -40,11 +43,13 @@ os.environ.setdefault('KINETO_LOG_LEVEL', '6')
 import torch
 
 import mmdet_losses.functional as functional
-from mmdet_losses import (CrossEntropyLoss, FocalLoss, QualityFocalLoss,
-                          VarifocalLoss)
+from mmdet_losses import (CrossEntropyLoss, FocalLoss, MatchabilityAwareLoss,
+                          QualityFocalLoss, VarifocalLoss)
 from mmdet_losses.functional.category.focal import sigmoid_focal_loss
 from mmdet_losses.functional.category.labels import binary_targets
-from mmdet_losses.functional.category.quality import quality_focal_loss, varifocal_loss
+from mmdet_losses.functional.category.quality import (matchability_aware_loss,
+                                                     quality_focal_loss, varifocal_loss)
+from mmdet_losses.functional.fused.quality import matchability_aware_loss_sum
 from mmdet_losses.functional.reduction import weight_reduce_loss
 
 # Targets the issue sets on the CPU.
@@ -53,7 +58,7 @@ TARGET_TIME_VS_FLOOR = 1.5
 TARGET_MEMORY_VS_MMDET = 0.3
 # QFL and VFL (issue targets): >= 5x faster than mmdet's, peak memory <= 0.3x.
 TARGET_QUALITY_SPEEDUP = 5.0
-GROUPS = ('focal', 'bce', 'qfl', 'vfl')
+GROUPS = ('focal', 'bce', 'qfl', 'vfl', 'mal')
 
 
 def make_batch(n: int, c: int, device: str, seed: int = 0):
@@ -150,13 +155,17 @@ def plain_reference(gamma, alpha):
 
 
 def plain_quality(kind):
-    """Plain autograd QFL (summed over classes) or VFL on the dense target."""
+    """Plain autograd QFL (summed over classes), VFL or MAL on the dense target."""
     def run(pred, labels, weight, avg_factor, scores):
         target = binary_targets(labels, pred.shape[1]) * scores[:, None]
         if kind == 'qfl':
             loss = quality_focal_loss(pred, target).sum(-1)
             return weight_reduce_loss(loss, weight, 'mean', avg_factor)
-        loss = varifocal_loss(pred, target)
+        if kind == 'mal':
+            positive = binary_targets(labels, pred.shape[1], torch.bool)
+            loss = matchability_aware_loss(pred, target, positive=positive)
+        else:
+            loss = varifocal_loss(pred, target)
         return weight_reduce_loss(loss, weight[:, None], 'mean', avg_factor)
     return run
 
@@ -212,6 +221,16 @@ def build_cases(device: str, groups=GROUPS) -> List[Tuple[str, str, Callable]]:
         ('ours VFL dense fused compiled', 'vfl', with_compile(True, dense_call(vfl))),
         ('ours VFL plain autograd', 'vfl', plain_quality('vfl')),
         ('mmdet VarifocalLoss (dense)', 'vfl', dense_call(mmdet_vfl)),
+    ]
+    mal = MatchabilityAwareLoss()
+
+    def mal_kernel(p, y, w, a, s):
+        return matchability_aware_loss_sum(p, y, w[:, None], scores=s) / a
+    cases += [
+        ('ours MAL fused compiled', 'mal', with_compile(True, tuple_call(mal))),
+        # the module takes the plain path without a compiler: time the kernel
+        ('ours MAL fused eager', 'mal', with_compile(False, mal_kernel)),
+        ('ours MAL plain autograd', 'mal', plain_quality('mal')),
     ]
     return [case for case in cases if case[1] in groups] + [
         ('floor (x * 1.0001).sum()', 'floor', floor)]
@@ -293,7 +312,19 @@ def main(argv=None) -> Dict[str, Tuple[float, Optional[int]]]:
                                                 'ours VFL dense fused compiled',
                                                 'ours VFL plain autograd')),
     }
+    if 'mal' in args.losses:
+        t_plain = results['ours MAL plain autograd'][0]
+        m_plain = results['ours MAL plain autograd'][1]
+        t_floor = results['floor (x * 1.0001).sum()'][0]
+        for ours in ('ours MAL fused compiled', 'ours MAL fused eager'):
+            t_ours, m_ours = results[ours]
+            mem = 'n/a' if None in (m_ours, m_plain) else f'{m_ours / m_plain:.2f}x'
+            print(f'{ours:32s}: {t_plain / t_ours:5.1f}x faster than the plain '
+                  f'autograd MAL; {t_ours / t_floor:.2f}x the floor; memory {mem} '
+                  'of the plain form')
     for group in args.losses:
+        if group not in comparisons:
+            continue
         theirs, mine = comparisons[group]
         for ours in mine:
             ratio_lines(ours, theirs)

@@ -6,8 +6,8 @@ torch and this checkout.
 
 Every row is one kernel (the IoU family's ``iou``, ``giou``, ``diou``, ``ciou``,
 ``eiou``, ``siou`` sums; the sigmoid category sums ``focal``, ``bce``, ``qfl``,
-``vfl``, as ``gpu_losses.py`` calls them), on one input set, in one precision, in one
-mode:
+``vfl``, ``mal``, as ``gpu_losses.py`` calls them), on one input set, in one
+precision, in one mode:
 
 * inputs: ``random`` (``gpu_losses.py``'s boxes or logits, ``--n`` elements) and the
   edge set, for boxes ``degenerate`` (the degenerate pairs and kinks of the location

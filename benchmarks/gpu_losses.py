@@ -10,9 +10,10 @@ Cases (``--cases``, default all):
   inputs and one write of the gradient.
 * ``category``: the fused sigmoid focal loss and BCE on ``(N / 80, 80)`` logits with
   integer labels; plain: one-hot targets and ``sigmoid_focal_loss``; floor:
-  ``(x * 1.0001).sum()``; the same for the fused Quality Focal and Varifocal sums with
-  the ``(labels, scores)`` target (plain: the dense target and
-  ``quality_focal_loss`` / ``varifocal_loss``).
+  ``(x * 1.0001).sum()``; the same for the fused Quality Focal, Varifocal and
+  Matchability-Aware sums with the ``(labels, scores)`` target (plain: the dense
+  target and ``quality_focal_loss`` / ``varifocal_loss`` /
+  ``matchability_aware_loss``).
 
 Time: CUDA events around each forward+backward, the median of ``--repeat`` rounds in
 which the variants take turns (the first, compiling call is not timed). Memory: the
@@ -33,7 +34,9 @@ from typing import Callable, Dict, List, NamedTuple, Tuple
 
 import torch
 
-from mmdet_losses.functional import (one_hot, quality_focal_loss,
+from mmdet_losses.functional import (matchability_aware_loss,
+                                     matchability_aware_loss_sum, one_hot,
+                                     quality_focal_loss,
                                      quality_focal_loss_sum, set_compile,
                                      sigmoid_focal_loss, sigmoid_focal_loss_sum,
                                      varifocal_loss, varifocal_loss_sum)
@@ -135,6 +138,11 @@ def category_cases() -> List[Case]:
                  pred, labels, weight, scores=scores),
              maybe_compiled(plain_quality(varifocal_loss)),
              logit_floor),
+        Case('category', 'mal', make_quality_logits,
+             lambda pred, labels, weight, scores: matchability_aware_loss_sum(
+                 pred, labels, weight, scores=scores),
+             maybe_compiled(plain_mal),
+             logit_floor),
     ]
 
 
@@ -153,6 +161,14 @@ def plain_quality(loss_fn):
         return (loss_fn(pred, target * scores[:, None]) * weight).sum()
     plain.__name__ = f'plain_{loss_fn.__name__}'
     return plain
+
+
+def plain_mal(pred, labels, weight, scores):
+    """``sum(w * MAL)`` on the dense target, the label columns positive."""
+    positive = one_hot(labels, pred.shape[1] + 1)[:, :-1]
+    target = positive.to(pred.dtype) * scores[:, None]
+    return (matchability_aware_loss(pred, target, positive=positive.bool())
+            * weight).sum()
 
 
 CASES = {'iou': iou_cases, 'category': category_cases}

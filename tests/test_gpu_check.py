@@ -18,7 +18,8 @@ sys.path.insert(0, osp.dirname(SCRIPT))
 import gpu_check  # noqa: E402
 import gpu_losses  # noqa: E402
 
-KERNELS = ['iou', 'giou', 'diou', 'ciou', 'eiou', 'siou', 'focal', 'bce', 'qfl', 'vfl']
+KERNELS = ['iou', 'giou', 'diou', 'ciou', 'eiou', 'siou', 'focal', 'bce', 'qfl', 'vfl',
+           'mal']
 # Runs the script with the OpenMMLab packages made unimportable.
 WITHOUT_OPENMMLAB = textwrap.dedent("""
     import runpy, sys
@@ -56,7 +57,7 @@ def test_every_kernel_precision_and_input_set_passes_without_openmmlab():
     assert {(row[1], row[2]) for row in rows} == {
         (inputs, precision) for inputs in ('random', 'degenerate', 'saturated')
         for precision in ('float32', 'float16', 'bfloat16')}
-    assert len(rows) == 10 * 2 * 3
+    assert len(rows) == len(KERNELS) * 2 * 3
     assert all(row[-1] == 'PASS' for row in rows), rows
     # float16 gradients come back in float16: about half a step (2^-11) off the
     # float32 reference on the random boxes, not 0 and not more than the tolerance
@@ -66,7 +67,9 @@ def test_every_kernel_precision_and_input_set_passes_without_openmmlab():
     grid = [line for line in result.stdout.splitlines()
             if line.startswith('| ') and line.count('|') == 5]
     assert grid[1:] == [f'| {k} | PASS | PASS | PASS |' for k in KERNELS]
-    assert result.stdout.splitlines()[-1] == 'gpu_check: PASS, 60 of 60 checks'
+    total = len(KERNELS) * 2 * 3
+    assert result.stdout.splitlines()[-1] == \
+        f'gpu_check: PASS, {total} of {total} checks'
 
 
 @pytest.mark.slow

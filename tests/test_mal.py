@@ -3,12 +3,17 @@ the official criterion's ``loss_labels_mal``), written here the way that code co
 it on a batch of queries: one-hot targets of the matched queries' classes, the IoU
 raised to ``gamma`` as the target, weight 1 on the positives and ``alpha p^gamma``
 (``p`` detached) elsewhere, BCE with logits, summed and divided by the number of
-boxes."""
+boxes; and its fused sum (``matchability_aware_loss_sum``, analytic backward) against
+the plain autograd form."""
 import pytest
 import torch
 import torch.nn.functional as F
 
+import mmdet_losses.functional as functional
 from mmdet_losses import MatchabilityAwareLoss, VarifocalLoss
+from mmdet_losses.functional.category.quality import matchability_aware_loss
+from mmdet_losses.functional.fused import binary as fused_binary
+from mmdet_losses.functional.fused.quality import matchability_aware_loss_sum
 
 
 def deim_mal(logits, labels, matched, ious, num_boxes, gamma=1.5, mal_alpha=None):
@@ -105,3 +110,170 @@ def test_differs_from_vfl_where_the_paper_says():
 def test_bad_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         MatchabilityAwareLoss(**kwargs)
+
+
+def fused_inputs(seed, n=41, c=6, dtype=torch.float64, weighted=True):
+    """Logits, labels (``c`` = background) with IoU scores (two positives of IoU
+    0), and row weights with three ignored rows whose logits are garbage."""
+    gen = torch.Generator().manual_seed(seed)
+    pred = (3 * torch.randn(n, c, generator=gen, dtype=torch.float64)).to(dtype)
+    labels = torch.randint(0, c + 1, (n, ), generator=gen)
+    labels[:4] = torch.tensor([0, 1, 2, c])
+    scores = torch.rand(n, generator=gen, dtype=torch.float64).to(dtype) * (labels < c)
+    scores[:2] = 0.0
+    weight = None
+    if weighted:
+        weight = torch.rand(n, 1, generator=gen, dtype=torch.float64).to(dtype)
+        weight[-3:] = 0.0
+        pred[-3, 0], pred[-2, 1], pred[-1, :] = float('inf'), float('nan'), -1e30
+    return pred, labels, scores, weight
+
+
+def value_and_grad(fn, pred, *args, **kwargs):
+    x = pred.clone().requires_grad_()
+    out = fn(x, *args, **kwargs)
+    out.backward()
+    return out.detach(), x.grad
+
+
+def plain_sum(pred, labels, scores, weight, gamma, alpha, dense):
+    """sum(weight * MAL) through the plain autograd function, ignored rows' logits
+    replaced as the module's plain path does."""
+    c = pred.shape[1]
+    one_hot = F.one_hot(labels, c + 1)[:, :c]
+    target = one_hot * scores[:, None]
+    if weight is not None:
+        pred = torch.where(weight > 0, pred, torch.zeros((), dtype=pred.dtype))
+    loss = matchability_aware_loss(pred, target, gamma, alpha,
+                                   positive=None if dense else one_hot.bool())
+    return (loss if weight is None else loss * weight).sum()
+
+
+@pytest.mark.parametrize('dtype, tol', [(torch.float64, dict(rtol=1e-12, atol=1e-14)),
+                                        (torch.float32, dict(rtol=1e-5, atol=1e-6))])
+@pytest.mark.parametrize('form', ['labels', 'dense'])
+@pytest.mark.parametrize('weighted', [False, True], ids=['no_w', 'w_ignored_rows'])
+@pytest.mark.parametrize('gamma, alpha', [(1.5, None), (2.0, 0.75), (1.0, None),
+                                          (0.5, 0.25), (0.0, None)])
+def test_fused_sum_equals_the_plain_form(dtype, tol, form, weighted, gamma, alpha):
+    pred, labels, scores, weight = fused_inputs(0, dtype=dtype, weighted=weighted)
+    c = pred.shape[1]
+    target = labels if form == 'labels' else F.one_hot(labels, c + 1)[:, :c] * \
+        scores[:, None]
+    fused, fused_grad = value_and_grad(matchability_aware_loss_sum, pred, target,
+                                       weight, gamma, alpha, scores=scores)
+    plain, plain_grad = value_and_grad(plain_sum, pred, labels, scores, weight, gamma,
+                                       alpha, form == 'dense')
+    assert torch.isfinite(plain) and torch.isfinite(plain_grad).all()
+    torch.testing.assert_close(fused, plain, **tol)
+    torch.testing.assert_close(fused_grad, plain_grad, **tol)
+    if weighted:
+        assert fused_grad[-3:].abs().sum().item() == 0.0
+
+
+def test_fused_sum_keeps_a_positive_of_iou_zero():
+    """Row 0: label 0 with IoU 0, logit 2: a positive (BCE against 0, weight 1,
+    gradient p) in the label form, a negative (weight p^1.5, gradient p^2.5) in the
+    dense form."""
+    pred = torch.tensor([[2.0, -1.0]], dtype=torch.float64)
+    labels, scores = torch.tensor([0]), torch.tensor([0.0], dtype=torch.float64)
+    p = torch.sigmoid(pred)
+    as_pair, grad_pair = value_and_grad(matchability_aware_loss_sum, pred, labels,
+                                        None, 1.5, None, scores=scores)
+    dense, grad_dense = value_and_grad(matchability_aware_loss_sum, pred,
+                                       torch.zeros(1, 2, dtype=torch.float64))
+    softplus = F.softplus(pred)
+    assert as_pair.item() == pytest.approx(
+        (softplus[0, 0] + p[0, 1] ** 1.5 * softplus[0, 1]).item(), rel=1e-14)
+    assert dense.item() == pytest.approx((p ** 1.5 * softplus).sum().item(), rel=1e-14)
+    torch.testing.assert_close(grad_pair, torch.stack([p[0, 0], p[0, 1] ** 2.5])[None],
+                               rtol=1e-14, atol=0)
+    torch.testing.assert_close(grad_dense, p ** 2.5, rtol=1e-14, atol=0)
+
+
+@pytest.mark.parametrize('reduction, avg_factor', [('mean', None), ('mean', 7.0),
+                                                   ('sum', None)])
+def test_module_reductions_equal_the_elementwise_loss(reduction, avg_factor):
+    """The module reduces through the fused sum ('mean', 'sum'); 'none' is the
+    plain form: the two agree, IoU-0 positives and ignored rows included."""
+    pred, labels, scores, weight = fused_inputs(3)
+    weight = weight[:, 0]
+    loss = MatchabilityAwareLoss(loss_weight=2.0)
+    elementwise = loss(pred, (labels, scores), weight, reduction_override='none')
+    assert torch.isfinite(elementwise).all()
+    total = elementwise.sum()  # weighted and scaled by loss_weight already
+    expected = total if reduction == 'sum' else total / (
+        pred.numel() if avg_factor is None
+        else avg_factor + torch.finfo(torch.float32).eps)
+    reduced = loss(pred, (labels, scores), weight, avg_factor=avg_factor,
+                   reduction_override=reduction)
+    assert reduced.item() == pytest.approx(expected.item(), rel=1e-12)
+
+
+def test_fused_gradcheck_of_the_positives():
+    """The negatives' weight p^gamma is detached, so the defined gradient is not the
+    value's derivative there; with alpha 0 only the positives' BCE remains, whose
+    gradient is (gradcheck against finite differences)."""
+    pred, labels, scores, _ = fused_inputs(5, n=9, c=3, weighted=False)
+    x = pred.clone().requires_grad_()
+    assert torch.autograd.gradcheck(
+        lambda x: matchability_aware_loss_sum(x, labels, None, 1.5, 0.0,
+                                              scores=scores), (x, ))
+
+
+def test_half_precision_sums_in_float32():
+    pred, labels, scores, weight = fused_inputs(4, dtype=torch.float32)
+    pred[-3:] = 0.0
+    half = pred.to(torch.float16)
+    out, grad = value_and_grad(matchability_aware_loss_sum, half, labels, weight,
+                               scores=scores)
+    ref, ref_grad = value_and_grad(matchability_aware_loss_sum, half.float(), labels,
+                                   weight, scores=scores)
+    assert out.dtype == torch.float32 and grad.dtype == torch.float16
+    torch.testing.assert_close(out, ref, rtol=1e-6, atol=0)
+    torch.testing.assert_close(grad, ref_grad.to(torch.float16), rtol=0, atol=0)
+
+
+def test_compiled_kernel_equals_eager():
+    previous = functional.get_compile()
+    pred, labels, scores, weight = fused_inputs(6, n=64, dtype=torch.float32)
+    loss = MatchabilityAwareLoss()
+    try:
+        functional.set_compile(True)
+        compiled, compiled_grad = value_and_grad(loss, pred, (labels, scores), weight,
+                                                 avg_factor=5.0)
+        assert fused_binary._KERNELS['mal'].weighted_sum._compiled is not None
+        assert fused_binary._KERNELS['mal'].weighted_grad._compiled is not None
+        functional.set_compile(False)
+        eager, eager_grad = value_and_grad(loss, pred, (labels, scores), weight,
+                                           avg_factor=5.0)
+    finally:
+        functional.set_compile(previous)
+    torch.testing.assert_close(compiled, eager, rtol=1e-5, atol=0)
+    torch.testing.assert_close(compiled_grad, eager_grad, rtol=1e-5, atol=1e-9)
+
+
+def test_the_module_fuses_only_where_the_kernels_compile(monkeypatch):
+    """Eager, the fused kernels are slower than the plain form (benchmarks/README.md):
+    without a compiler the module takes the plain path."""
+    import mmdet_losses.losses.quality as module
+    calls = []
+    real = module.matchability_aware_loss_sum
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(module, 'matchability_aware_loss_sum', counted)
+    pred, labels, scores, weight = fused_inputs(7, dtype=torch.float32)
+    loss = MatchabilityAwareLoss()
+    previous = functional.get_compile()
+    try:
+        functional.set_compile(False)
+        eager = loss(pred, (labels, scores), weight[:, 0], avg_factor=3.0)
+        assert calls == []
+        functional.set_compile(True)
+        compiled = loss(pred, (labels, scores), weight[:, 0], avg_factor=3.0)
+        assert calls == [1]
+    finally:
+        functional.set_compile(previous)
+    torch.testing.assert_close(compiled, eager, rtol=1e-5, atol=0)

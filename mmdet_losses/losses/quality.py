@@ -10,7 +10,8 @@ import torch
 from ..functional.category.labels import binary_targets
 from ..functional.category.quality import (matchability_aware_loss,
                                            quality_focal_loss, varifocal_loss)
-from ..functional.fused.quality import quality_focal_loss_sum, varifocal_loss_sum
+from ..functional.fused.quality import (mal_fused_pays, matchability_aware_loss_sum,
+                                       quality_focal_loss_sum, varifocal_loss_sum)
 from ..functional.validation import check_number
 from ..registry import MODELS
 from ..spec import LossSpec, Preset
@@ -167,11 +168,18 @@ class MatchabilityAwareLoss(CategoryLoss):
         return {'gamma': self.gamma, 'alpha': self.alpha}
 
     def weighted_loss(self, pred, target, weight, reduction, avg_factor):
-        positive = None
+        elementwise = matchability_aware_loss
         if isinstance(target, (tuple, list)) and len(target) == 2 and \
                 isinstance(target[0], torch.Tensor) and \
                 not target[0].is_floating_point() and pred.dim() == 2:
-            positive = binary_targets(target[0], pred.shape[1], torch.bool)
-        return self.binary(matchability_aware_loss, None, pred, target, weight,
-                           reduction, avg_factor, positive=positive,
-                           **self.loss_kwargs())
+            labels = target[0]
+
+            def elementwise(pred, dense, **hyper):
+                # the label columns are the positives, IoU 0 included; built only
+                # on the plain path (the fused one never forms an (N, C) tensor)
+                positive = binary_targets(labels, pred.shape[1], torch.bool)
+                return matchability_aware_loss(pred, dense, positive=positive, **hyper)
+        fused = matchability_aware_loss_sum if mal_fused_pays(pred.device.type) \
+            else None
+        return self.binary(elementwise, fused, pred, target, weight, reduction,
+                           avg_factor, **self.loss_kwargs())

@@ -110,6 +110,15 @@ def register_terms(name: str, terms: Terms) -> FusedKernels:
     return kernels
 
 
+def runs_compiled(name: str, device_type: str) -> bool:
+    """Whether the kernels of the loss registered as ``name`` run compiled on
+    ``device_type``; a loss whose eager kernels are slower than its plain form
+    (measured: MAL, ``benchmarks/README.md``) is fused only then."""
+    kernels = _KERNELS[name]
+    return kernels.weighted_sum.use_compiled(device_type) and \
+        kernels.weighted_grad.use_compiled(device_type)
+
+
 def _positives(x: Tensor, labels: Tensor, weight: Optional[Tensor]):
     """Column of each label, the positive mask, the (masked) positive logits and
     their weights."""

@@ -1,7 +1,8 @@
-r"""Fused Quality Focal Loss and Varifocal Loss on the fused binary engine
-(:mod:`.binary`); the plain autograd references are
-:func:`~mmdet_losses.functional.category.quality.quality_focal_loss` and
-:func:`~mmdet_losses.functional.category.quality.varifocal_loss`.
+r"""Fused Quality Focal Loss, Varifocal Loss and Matchability-Aware Loss on the fused
+binary engine (:mod:`.binary`); the plain autograd references are
+:func:`~mmdet_losses.functional.category.quality.quality_focal_loss`,
+:func:`~mmdet_losses.functional.category.quality.varifocal_loss` and
+:func:`~mmdet_losses.functional.category.quality.matchability_aware_loss`.
 
 With ``p = sigmoid(x)``, ``d = p - t``, ``BCE = (1 - t) x + softplus(-x)`` and
 ``dBCE/dx = p - t``, ``dp/dx = p (1 - p)``:
@@ -22,6 +23,18 @@ With ``p = sigmoid(x)``, ``d = p - t``, ``BCE = (1 - t) x + softplus(-x)`` and
 with ``w = t`` (``iou_weighted``) or 1. For ``t = 0`` (every negative) ``d = p`` and
 ``p (1 - p) / d = 1 - p``, so no division is needed; for ``t <= 0``, ``d >= p`` and the
 ratio is at most ``1 - p``: finite everywhere.
+
+.. math::
+    MAL = \begin{cases} \mathrm{BCE}(x, q^{\gamma}) & y = 1 \\
+                         a\, \bar p^{\gamma}\, \mathrm{BCE}(x, 0) & y = 0 \end{cases},
+    \quad
+    \frac{\partial MAL}{\partial x} = \begin{cases} p - q^{\gamma} & y = 1 \\
+        a\, \bar p^{\gamma} p & y = 0 \end{cases}
+
+with ``a = alpha`` (1 for ``None``) and ``\bar p`` the detached score (a weight, as in
+DEIM's code). With labels, the positives are the label columns, whatever their IoU ``q``
+(a matched query of IoU 0 keeps target 0 and weight 1); with a dense target they are
+the elements ``> 0``.
 """
 from typing import Optional, Tuple
 
@@ -29,9 +42,11 @@ import torch
 from torch import Tensor
 
 from ..dtypes import tiny
-from .binary import Target, binary_logit_terms, fused_binary_sum, register_terms
+from .binary import (Target, binary_logit_terms, fused_binary_sum, register_terms,
+                     runs_compiled)
 
-__all__ = ['quality_focal_loss_sum', 'varifocal_loss_sum']
+__all__ = ['matchability_aware_loss_sum', 'quality_focal_loss_sum',
+           'varifocal_loss_sum']
 
 
 def _abs_power(value: Tensor, power: float) -> Tensor:
@@ -99,8 +114,37 @@ def vfl_terms(x: Tensor, t: Target, hyper: Tuple[float, float, bool],
     return loss, grad
 
 
+def mal_terms(x: Tensor, t: Target, hyper: Tuple[float, float, bool],
+              need_loss: bool,
+              need_grad: bool) -> Tuple[Optional[Tensor], Optional[Tensor]]:
+    """Element-wise MAL and/or its derivative; ``hyper = (gamma, alpha,
+    rows_positive)``. A number ``t`` is a negative target; a tensor ``t`` holds the
+    IoU ``q`` of positives only (``rows_positive``: the label columns, see
+    :func:`matchability_aware_loss_sum`) or a dense target, positive where ``> 0``."""
+    gamma, alpha, rows_positive = hyper
+    if isinstance(t, float):
+        positive, soft = False, 0.0
+    else:
+        q = t.clamp(min=0.0)
+        soft = q.pow(gamma) if gamma else torch.ones_like(q)
+        positive = True if rows_positive else t > 0
+        if not rows_positive:
+            soft = torch.where(positive, soft, torch.zeros_like(soft))
+    p, p_neg, bce = binary_logit_terms(x, soft)
+    negative_weight = alpha * _abs_power(p, gamma)
+    loss = grad = None
+    if need_loss:
+        loss = bce if positive is True else negative_weight * bce \
+            if positive is False else torch.where(positive, bce, negative_weight * bce)
+    if need_grad:
+        grad = p - soft if positive is True else negative_weight * p \
+            if positive is False else torch.where(positive, p - soft, negative_weight * p)
+    return loss, grad
+
+
 register_terms('qfl', qfl_terms)
 register_terms('vfl', vfl_terms)
+register_terms('mal', mal_terms)
 
 
 def quality_focal_loss_sum(pred: Tensor, target: Tensor,
@@ -137,3 +181,28 @@ def varifocal_loss_sum(pred: Tensor, target: Tensor,
     if target.is_floating_point():
         return fused_binary_sum('vfl', pred, target, weight, hyper)
     return fused_binary_sum('vfl', pred, target, weight, hyper, 0.0, scores.detach())
+
+
+def mal_fused_pays(device_type: str) -> bool:
+    """Whether MAL's fused kernels run compiled on ``device_type``. Measured on
+    the CPU (200,000 x 80 logits, 2 threads): compiled, 5.1-5.4x faster than the
+    plain autograd form at 0.16x its peak memory; eager, 0.8-0.9x its speed at 1.14x
+    its memory."""
+    return runs_compiled('mal', device_type)
+
+
+def matchability_aware_loss_sum(pred: Tensor, target: Tensor,
+                                weight: Optional[Tensor] = None,
+                                gamma: float = 1.5, alpha: Optional[float] = None,
+                                scores: Optional[Tensor] = None) -> Tensor:
+    """``sum(weight * matchability_aware_loss(pred, t))``, fused; arguments as
+    :func:`quality_focal_loss_sum` (``alpha`` ``None`` is 1). With labels, every
+    label column is a positive, of target ``scores ** gamma`` (0 for a match of IoU
+    0); with a dense ``(N, C)`` target, the elements ``> 0``. Eager, it is slower
+    than the plain form (:func:`mal_fused_pays`)."""
+    alpha = 1.0 if alpha is None else float(alpha)
+    if target.is_floating_point():
+        return fused_binary_sum('mal', pred, target, weight,
+                                (float(gamma), alpha, False))
+    return fused_binary_sum('mal', pred, target, weight, (float(gamma), alpha, True),
+                            0.0, scores.detach())
