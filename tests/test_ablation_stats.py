@@ -336,6 +336,24 @@ def test_gamma_alpha_sweep_is_tabulated_like_table_1b(tmp_path):
         encoding='utf-8').read()
 
 
+def test_losses_with_their_own_defaults_are_no_sweep(tmp_path):
+    """focal (gamma 2, alpha 0.25), VFL (alpha 0.75) and MAL (gamma 1.5, alpha None)
+    differ in gamma and alpha between losses, not within one: no sweep section
+    (before, the report took them for a gamma x alpha sweep and failed on MAL's
+    alpha None)."""
+    runs = make_grid(['focal', 'vfl', 'mal'], ['giou'], seeds=[0])
+    assert {(r.loss_cls.get('gamma'), r.loss_cls.get('alpha')) for r in runs} == {
+        (2.0, 0.25), (2.0, 0.75), (1.5, None)}
+    for run in runs:
+        _write_run(tmp_path / run.name, 0.5, 0.4)
+    text = open(write_report(collect_results(runs, str(tmp_path)), str(tmp_path))['md'],
+                encoding='utf-8').read()
+    assert '## gamma x alpha' not in text
+    assert len([line for line in text.splitlines()
+                if line.startswith(('| focal_giou_s0 |', '| vfl_giou_s0 |',
+                                    '| mal_giou_s0 |'))]) == 3
+
+
 def test_per_class_ap_is_tabulated_and_compared(tmp_path):
     """Runs evaluated with classwise=True: each class's AP in the run and mean
     tables, and a paired comparison per class. ce is 0.1 better on WBC in every

@@ -144,15 +144,25 @@ def sweep_markdown(rows: Sequence[Dict], metrics: Sequence[str] = ('AP', 'AP75')
     paper's Table 1b): one table per metric and per (cls, reg) pair, the first swept
     name down, the second across, each cell the mean over the finished runs and, if
     not every cell has the same number of runs, that number in brackets. ``''`` when
-    the grid does not sweep exactly two."""
+    the grid does not sweep exactly two. A name is swept where it takes two values
+    within one (cls, reg) pair: losses that differ in their defaults (focal's
+    ``alpha`` 0.25, VFL's 0.75, MAL's ``gamma`` 1.5) are no sweep."""
     done = [r for r in rows if r['state'] == 'done']
-    swept = [h for h in SWEPT if len({r.get(h) for r in done} - {None}) > 1]
+    pairs: Dict[tuple, List[Dict]] = {}
+    for r in done:
+        pairs.setdefault((r['cls'], r['reg']), []).append(r)
+    swept = [h for h in SWEPT
+             if any(len({r.get(h) for r in group} - {None}) > 1
+                    for group in pairs.values())]
     if len(swept) != 2:
         return ''
     down, across = swept
     text, all_counts = [], set()
-    for (cls, reg) in dict.fromkeys((r['cls'], r['reg']) for r in done):
-        group = [r for r in done if (r['cls'], r['reg']) == (cls, reg)]
+    for (cls, reg), group in pairs.items():
+        group = [r for r in group
+                 if r.get(down) is not None and r.get(across) is not None]
+        if not group:
+            continue
         downs = sorted({r[down] for r in group})
         acrosses = sorted({r[across] for r in group})
         cells = {(d, a): [r for r in group if (r[down], r[across]) == (d, a)]
