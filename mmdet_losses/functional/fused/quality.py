@@ -132,13 +132,15 @@ def mal_terms(x: Tensor, t: Target, hyper: Tuple[float, float, bool],
             soft = torch.where(positive, soft, torch.zeros_like(soft))
     p, p_neg, bce = binary_logit_terms(x, soft)
     negative_weight = alpha * _abs_power(p, gamma)
-    loss = grad = None
-    if need_loss:
-        loss = bce if positive is True else negative_weight * bce \
-            if positive is False else torch.where(positive, bce, negative_weight * bce)
-    if need_grad:
-        grad = p - soft if positive is True else negative_weight * p \
-            if positive is False else torch.where(positive, p - soft, negative_weight * p)
+
+    def by_kind(as_positive: Tensor, as_negative: Tensor) -> Tensor:
+        if positive is True:
+            return as_positive
+        if positive is False:
+            return as_negative
+        return torch.where(positive, as_positive, as_negative)
+    loss = by_kind(bce, negative_weight * bce) if need_loss else None
+    grad = by_kind(p - soft, negative_weight * p) if need_grad else None
     return loss, grad
 
 
@@ -184,10 +186,9 @@ def varifocal_loss_sum(pred: Tensor, target: Tensor,
 
 
 def mal_fused_pays(device_type: str) -> bool:
-    """Whether MAL's fused kernels run compiled on ``device_type``. Measured on
-    the CPU (200,000 x 80 logits, 2 threads): compiled, 5.1-5.4x faster than the
-    plain autograd form at 0.16x its peak memory; eager, 0.8-0.9x its speed at 1.14x
-    its memory."""
+    """Whether MAL's fused kernels run compiled on ``device_type``: compiled, they
+    are faster than the plain autograd form and use less memory; eager, slower and
+    more (``benchmarks/README.md``, MAL)."""
     return runs_compiled('mal', device_type)
 
 
