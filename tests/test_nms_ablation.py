@@ -6,32 +6,18 @@ import csv
 import os.path as osp
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from train_utils import tiny_grid
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-SHAPES_GIOU = osp.join(ROOT, 'configs/shapes/retinanet_r18_fpn_giou_1xb4-1500i_shapes.py')
 
 
 @pytest.mark.slow
 def test_nms_ablation_on_a_tiny_grid(tmp_path):
-    from mmdet_losses_lab.data.shapes import make_shapes
-    data = tmp_path / 'shapes'
-    make_shapes(str(data), num_train=16, num_val=8)
-    root = f'{data}/'
-    options = [
-        f'train_dataloader.dataset.data_root={root}',
-        f'val_dataloader.dataset.data_root={root}',
-        f'val_evaluator.ann_file={root}annotations/instances_val.json',
-        'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
-        'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
-        'train_cfg.max_iters=6', 'train_cfg.val_interval=6',
-        'default_hooks.checkpoint.interval=6', 'model.test_cfg.score_thr=0.0']
-    grid = tmp_path / 'grid'
-    subprocess.run([sys.executable, osp.join(ROOT, 'tools/ablation.py'), SHAPES_GIOU,
-                    '--cls', 'focal', '--reg', 'giou', '--seeds', '0', '1',
-                    '--work-dir', str(grid), '--cfg-options', *options],
-                   check=True, capture_output=True, cwd=ROOT, timeout=900)
+    grid = Path(tiny_grid(tmp_path, seeds=('0', '1')))
     tool = [sys.executable, osp.join(ROOT, 'tools/nms_ablation.py'), str(grid)]
     first = subprocess.run(tool + ['--beta', '1e6'], capture_output=True, text=True,
                            cwd=ROOT, timeout=900)

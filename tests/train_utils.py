@@ -123,3 +123,27 @@ def log_text(work_dir: str) -> str:
         with open(path, encoding='utf-8') as f:
             text += f.read()
     return text
+
+
+def tiny_grid(tmp_path, seeds: Sequence[str] = ('0', )) -> str:
+    """A grid of ``tools/ablation.py`` trained for 6 iterations on 16 shapes images
+    (focal + GIoU RetinaNet, ``seeds``): the work dir, its runs' final checkpoints
+    kept, every box scored (``score_thr`` 0)."""
+    from mmdet_losses_lab.data.shapes import make_shapes
+    data = osp.join(str(tmp_path), 'shapes')
+    make_shapes(data, num_train=16, num_val=8)
+    root = f'{data}/'
+    options = [
+        f'train_dataloader.dataset.data_root={root}',
+        f'val_dataloader.dataset.data_root={root}',
+        f'val_evaluator.ann_file={root}annotations/instances_val.json',
+        'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
+        'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
+        'train_cfg.max_iters=6', 'train_cfg.val_interval=6',
+        'default_hooks.checkpoint.interval=6', 'model.test_cfg.score_thr=0.0']
+    grid = osp.join(str(tmp_path), 'grid')
+    subprocess.run([PYTHON, osp.join(ROOT, 'tools/ablation.py'), RETINANET,
+                    '--cls', 'focal', '--reg', 'giou', '--seeds', *seeds,
+                    '--work-dir', grid, '--cfg-options', *options],
+                   check=True, capture_output=True, cwd=ROOT, timeout=900)
+    return grid

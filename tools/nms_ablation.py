@@ -20,6 +20,7 @@ if os.path.isdir(os.path.join(ROOT, 'mmdet_losses_lab')):  # a checkout: its pac
     sys.path.insert(0, ROOT)
 
 from mmdet_losses_lab.ablation import nms as nms_ablation  # noqa: E402
+from mmdet_losses_lab.ablation.retest import finished_runs  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -40,7 +41,7 @@ def main(argv=None) -> int:
     except ValueError as error:
         print(f'error: {error}', file=sys.stderr)
         return 2
-    runs = nms_ablation.finished_runs(args.grid_dir, args.runs)
+    runs = finished_runs(args.grid_dir, args.runs)
     if not runs:
         print(f'error: no finished run with a checkpoint in {args.grid_dir}',
               file=sys.stderr)

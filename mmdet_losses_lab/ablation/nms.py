@@ -14,12 +14,11 @@ threshold and ``beta``: the metrics the comparison is computed from) and
 grid's work dir.
 """
 import csv
-import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
+from .retest import test_run
 from .stats import paired_difference
-from .store import STATUS, read_status
 
 # COCO metrics read back; CocoMetric logs them as coco/bbox_<item>
 METRIC_ITEMS = ('mAP', 'mAP_50', 'mAP_75', 'AR@100')
@@ -42,47 +41,11 @@ def nms_settings(names: Sequence[str], iou_threshold: float,
     return {name: table[name] for name in names}
 
 
-def final_checkpoint(run_dir: str) -> Optional[str]:
-    """The checkpoint MMEngine wrote last (``last_checkpoint``), if it exists."""
-    marker = osp.join(run_dir, 'last_checkpoint')
-    if not osp.isfile(marker):
-        return None
-    with open(marker, encoding='utf-8') as f:
-        path = f.read().strip()
-    path = path if osp.isabs(path) else osp.join(run_dir, path)
-    if not osp.isfile(path):  # the grid folder moved: the file beside the marker
-        path = osp.join(run_dir, osp.basename(path))
-    return path if osp.isfile(path) else None
-
-
 def evaluate(run_dir: str, nms: dict, work_dir: str) -> Dict[str, float]:
     """The run's final checkpoint on its validation split with ``nms`` as the test
     NMS; ``{metric key: value}`` as CocoMetric returns it."""
-    from mmengine.config import Config
-
-    from mmdet_losses_lab.training.runner import build_runner, prepare_config
-
-    cfg = Config.fromfile(osp.join(run_dir, 'config.py'))
-    cfg.work_dir = work_dir
-    cfg.launcher = 'none'
-    cfg.load_from = final_checkpoint(run_dir)
-    cfg.resume = False
-    cfg.model.test_cfg.nms = dict(nms)
-    cfg.test_dataloader = cfg.val_dataloader
-    cfg.test_evaluator = dict(cfg.val_evaluator, metric_items=list(METRIC_ITEMS),
-                              classwise=True)
-    prepare_config(cfg, echo=lambda _: None)
-    runner = build_runner(cfg)
-    return dict(runner.test())
-
-
-def finished_runs(grid_dir: str, names: Optional[Sequence[str]] = None) -> List[str]:
-    """The runs of ``grid_dir`` that are done and keep a final checkpoint."""
-    candidates = names or sorted(
-        d for d in os.listdir(grid_dir) if osp.isfile(osp.join(grid_dir, d, STATUS)))
-    return [n for n in candidates
-            if read_status(osp.join(grid_dir, n)).get('state') == 'done'
-            and final_checkpoint(osp.join(grid_dir, n))]
+    return test_run(run_dir, work_dir, nms, metric_items=list(METRIC_ITEMS),
+                    classwise=True)
 
 
 def read_rows(path: str) -> List[Dict]:
