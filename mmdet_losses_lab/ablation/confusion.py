@@ -27,7 +27,7 @@ import os.path as osp
 import re
 from typing import Dict, List, Optional, Sequence
 
-from .retest import test_run
+from .retest import retest_run
 from .stats import paired_difference
 
 METRICS = ('AP', 'AP50', 'AP75')
@@ -93,7 +93,7 @@ def evaluate_run(run_dir: str, iou_threshold: float = 0.5) -> Dict:
 
     work_dir = osp.join(run_dir, 'test_confusion')
     prefix = osp.join(work_dir, 'detections')
-    test_run(run_dir, work_dir, outfile_prefix=prefix)
+    retest_run(run_dir, work_dir, outfile_prefix=prefix)
     ann_file = Config.fromfile(osp.join(run_dir, 'config.py')).val_evaluator.ann_file
     with open(ann_file, encoding='utf-8') as f:
         ground_truth = json.load(f)

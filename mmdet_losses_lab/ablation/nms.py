@@ -17,7 +17,7 @@ import csv
 import os.path as osp
 from typing import Dict, List, Sequence, Tuple
 
-from .retest import test_run
+from .retest import retest_run
 from .stats import paired_difference
 
 # COCO metrics read back; CocoMetric logs them as coco/bbox_<item>
@@ -44,8 +44,8 @@ def nms_settings(names: Sequence[str], iou_threshold: float,
 def evaluate(run_dir: str, nms: dict, work_dir: str) -> Dict[str, float]:
     """The run's final checkpoint on its validation split with ``nms`` as the test
     NMS; ``{metric key: value}`` as CocoMetric returns it."""
-    return test_run(run_dir, work_dir, nms, metric_items=list(METRIC_ITEMS),
-                    classwise=True)
+    return retest_run(run_dir, work_dir, nms, metric_items=list(METRIC_ITEMS),
+                      classwise=True)
 
 
 def read_rows(path: str) -> List[Dict]:

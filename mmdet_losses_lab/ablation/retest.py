@@ -30,7 +30,7 @@ def finished_runs(grid_dir: str, names: Optional[Sequence[str]] = None) -> List[
             and final_checkpoint(osp.join(grid_dir, n))]
 
 
-def test_run(run_dir: str, work_dir: str, nms: Optional[dict] = None,
+def retest_run(run_dir: str, work_dir: str, nms: Optional[dict] = None,
              **evaluator) -> Dict[str, float]:
     """The run's final checkpoint on its validation split, ``nms`` (if given) as the
     test NMS and ``evaluator`` added to its validation evaluator's options;
