@@ -168,17 +168,16 @@ class MatchabilityAwareLoss(CategoryLoss):
         return {'gamma': self.gamma, 'alpha': self.alpha}
 
     def weighted_loss(self, pred, target, weight, reduction, avg_factor):
-        elementwise = matchability_aware_loss
-        if isinstance(target, (tuple, list)) and len(target) == 2 and \
-                isinstance(target[0], torch.Tensor) and \
-                not target[0].is_floating_point() and pred.dim() == 2:
-            labels = target[0]
+        labels = target[0] if isinstance(target, (tuple, list)) and \
+            len(target) == 2 and isinstance(target[0], torch.Tensor) and \
+            not target[0].is_floating_point() and pred.dim() == 2 else None
 
-            def elementwise(pred, dense, **hyper):
-                # the label columns are the positives, IoU 0 included; built only
-                # on the plain path (the fused one never forms an (N, C) tensor)
-                positive = binary_targets(labels, pred.shape[1], torch.bool)
-                return matchability_aware_loss(pred, dense, positive=positive, **hyper)
+        def elementwise(pred, dense, **hyper):
+            # with labels, the label columns are the positives, IoU 0 included; built
+            # only on the plain path (the fused one never forms an (N, C) tensor)
+            positive = None if labels is None else \
+                binary_targets(labels, pred.shape[1], torch.bool)
+            return matchability_aware_loss(pred, dense, positive=positive, **hyper)
         fused = matchability_aware_loss_sum if mal_fused_pays(pred.device.type) \
             else None
         return self.binary(elementwise, fused, pred, target, weight, reduction,
