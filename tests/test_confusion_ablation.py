@@ -120,3 +120,14 @@ def test_the_tool_on_a_tiny_grid(tmp_path):
                          text=True, cwd=ROOT, timeout=900)
     assert bad.returncode == 2 and '--iou-threshold must be in (0, 1], got 1.5' in \
         bad.stderr
+
+
+def test_a_missing_grid_is_named(tmp_path):
+    missing = tmp_path / 'nowhere'
+    for tool in ('confusion_ablation.py', 'nms_ablation.py'):
+        result = subprocess.run([sys.executable, osp.join(ROOT, 'tools', tool),
+                                 str(missing)], capture_output=True, text=True,
+                                cwd=ROOT, timeout=300)
+        assert result.returncode == 2
+        assert f"error: grid_dir '{missing}' is not a folder" in result.stderr
+        assert 'Traceback' not in result.stderr

@@ -10,7 +10,6 @@ Writes GRID_DIR/summary_confusion.csv (one row per run) and
 GRID_DIR/summary_confusion.md; runs already in the CSV at that threshold are not
 evaluated again.
 """
-import argparse
 import os
 import os.path as osp
 import sys
@@ -20,18 +19,16 @@ if os.path.isdir(os.path.join(ROOT, 'mmdet_losses_lab')):  # a checkout: its pac
     sys.path.insert(0, ROOT)
 
 from mmdet_losses_lab.ablation import confusion  # noqa: E402
-from mmdet_losses_lab.ablation.retest import finished_runs  # noqa: E402
+from mmdet_losses_lab.ablation.retest import grid_parser, runs_to_test  # noqa: E402
 
 
 def main(argv=None) -> int:
     from mmdet_losses_lab.training.quiet import quiet_warnings
 
     quiet_warnings()
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('grid_dir', help='the work dir of a tools/ablation.py grid')
+    parser = grid_parser(__doc__)
     parser.add_argument('--baseline', help='the setting (a run name without _s<seed>) '
                         'the others are compared with')
-    parser.add_argument('--runs', nargs='+', help='default: every finished run')
     parser.add_argument('--iou-threshold', type=float, default=0.5,
                         help='IoU from which a detection takes the class of the '
                         'ground-truth box it overlaps most')
@@ -40,10 +37,8 @@ def main(argv=None) -> int:
         print(f'error: --iou-threshold must be in (0, 1], got {args.iou_threshold}',
               file=sys.stderr)
         return 2
-    runs = finished_runs(args.grid_dir, args.runs)
+    runs = runs_to_test(args.grid_dir, args.runs)
     if not runs:
-        print(f'error: no finished run with a checkpoint in {args.grid_dir}',
-              file=sys.stderr)
         return 2
     csv_path = osp.join(args.grid_dir, 'summary_confusion.csv')
     rows = confusion.read_rows(csv_path)

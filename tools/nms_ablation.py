@@ -10,7 +10,6 @@ AP75, AR@100, per-class AP) and GRID_DIR/summary_nms.md (a comparison per IoU
 threshold and beta); evaluations already in the CSV are not repeated, and another
 --iou-threshold or --beta is evaluated beside them.
 """
-import argparse
 import os
 import os.path as osp
 import sys
@@ -20,16 +19,14 @@ if os.path.isdir(os.path.join(ROOT, 'mmdet_losses_lab')):  # a checkout: its pac
     sys.path.insert(0, ROOT)
 
 from mmdet_losses_lab.ablation import nms as nms_ablation  # noqa: E402
-from mmdet_losses_lab.ablation.retest import finished_runs  # noqa: E402
+from mmdet_losses_lab.ablation.retest import grid_parser, runs_to_test  # noqa: E402
 
 
 def main(argv=None) -> int:
     from mmdet_losses_lab.training.quiet import quiet_warnings
 
     quiet_warnings()
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('grid_dir', help='the work dir of a tools/ablation.py grid')
-    parser.add_argument('--runs', nargs='+', help='default: every finished run')
+    parser = grid_parser(__doc__)
     parser.add_argument('--nms', nargs=2, default=['nms', 'diou_nms'],
                         metavar=('BASELINE', 'OTHER'))
     parser.add_argument('--iou-threshold', type=float, default=0.5)
@@ -41,10 +38,8 @@ def main(argv=None) -> int:
     except ValueError as error:
         print(f'error: {error}', file=sys.stderr)
         return 2
-    runs = finished_runs(args.grid_dir, args.runs)
+    runs = runs_to_test(args.grid_dir, args.runs)
     if not runs:
-        print(f'error: no finished run with a checkpoint in {args.grid_dir}',
-              file=sys.stderr)
         return 2
     csv_path = osp.join(args.grid_dir, 'summary_nms.csv')
     rows = nms_ablation.read_rows(csv_path)

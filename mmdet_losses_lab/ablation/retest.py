@@ -1,8 +1,10 @@
 """A grid's trained runs tested again: each finished run's final checkpoint on its
 validation split, with a change of the test settings (another NMS, another
 evaluator option) and nothing else (:mod:`.nms`, :mod:`.agnostic`)."""
+import argparse
 import os
 import os.path as osp
+import sys
 from typing import Dict, List, Optional, Sequence
 
 from .store import STATUS, read_status
@@ -28,6 +30,28 @@ def finished_runs(grid_dir: str, names: Optional[Sequence[str]] = None) -> List[
     return [n for n in candidates
             if read_status(osp.join(grid_dir, n)).get('state') == 'done'
             and final_checkpoint(osp.join(grid_dir, n))]
+
+
+def grid_parser(doc: str) -> argparse.ArgumentParser:
+    """The command line every retest tool starts from: the grid's work dir and
+    ``--runs``; ``doc`` the tool's docstring (its first paragraph the description)."""
+    parser = argparse.ArgumentParser(description=doc.split('\n\n')[0])
+    parser.add_argument('grid_dir', help='the work dir of a tools/ablation.py grid')
+    parser.add_argument('--runs', nargs='+', help='default: every finished run')
+    return parser
+
+
+def runs_to_test(grid_dir: str, names: Optional[Sequence[str]]) -> List[str]:
+    """:func:`finished_runs`; with none, the error a tool prints (it then exits 2)."""
+    if not osp.isdir(grid_dir):
+        print(f'error: grid_dir {grid_dir!r} is not a folder: pass the --work-dir of '
+              'a tools/ablation.py grid', file=sys.stderr)
+        return []
+    runs = finished_runs(grid_dir, names)
+    if not runs:
+        print(f'error: no finished run with a checkpoint in {grid_dir}',
+              file=sys.stderr)
+    return runs
 
 
 def retest_run(run_dir: str, work_dir: str, nms: Optional[dict] = None,
