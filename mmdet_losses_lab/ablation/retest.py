@@ -1,6 +1,6 @@
 """A grid's trained runs tested again: each finished run's final checkpoint on its
 validation split, with a change of the test settings (another NMS, another
-evaluator option) and nothing else (:mod:`.nms`, :mod:`.agnostic`)."""
+evaluator option) and nothing else (:mod:`.nms`, :mod:`.confusion`)."""
 import argparse
 import os
 import os.path as osp
