@@ -141,6 +141,17 @@ def test_job_cancelled_by_slurm_is_interrupted(tmp_path):
         os.kill(int(marker.read_text()), 0)
 
 
+def test_job_signalled_just_after_its_training_died_is_interrupted(tmp_path):
+    # scancel signals the training step and the job's own step in no set order: here
+    # the training dies first (exit 143) and the job's SIGTERM comes 0.3 s later.
+    job = _job(tmp_path, 'sh', '-c', '(sleep 0.3; kill -TERM $PPID) & exit 143')
+    output, _ = job.communicate(timeout=60)
+    assert job.returncode == 128 + signal.SIGTERM, output
+    status = _status(tmp_path)
+    assert (status['state'], status['signal'], status['returncode']) == (
+        'interrupted', 'SIGTERM', None)
+
+
 @pytest.mark.parametrize('slurm_state, settled', [
     ('CANCELLED by 0', 'interrupted'), ('TIMEOUT', 'interrupted'),
     ('PREEMPTED', 'interrupted'), ('NODE_FAIL', 'interrupted'), (None, 'interrupted'),

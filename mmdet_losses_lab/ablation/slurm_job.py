@@ -10,7 +10,8 @@ start at all. It
 * runs ``COMMAND`` (``tools/slurm_train.sh ...``: ``srun`` and the training tasks),
 * marks it ``done`` (exit 0), ``failed`` (any other exit) or, when SLURM signals the
   job (``scancel``, the time limit, preemption: SIGTERM, then SIGKILL after
-  ``KillWait``), ``interrupted``.
+  ``KillWait``), ``interrupted``, also when the training died of its own signal a
+  moment before this process received its one (:data:`SIGNAL_GRACE_S`).
 
 A job killed before it could write (SIGKILL, a node failure) is settled afterwards
 from the scheduler's record, see :func:`mmdet_losses_lab.ablation.slurm.refresh_state`.
@@ -32,41 +33,53 @@ else:  # run by path inside the job: the package's __init__ would import torch
     from store import update_status  # noqa: E402
 
 
-class _Signalled(Exception):
-    pass
+# How long a job whose training exited non-zero waits for SLURM's signal before it
+# calls the exit a failure. ``scancel`` and the time limit signal every step of the job,
+# the training step and this (batch) step, in no set order: the training may die of its
+# SIGTERM, and exit non-zero, a moment before this process receives its own.
+SIGNAL_GRACE_S = 5.0
+_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1)
 
 
-def _raise_signalled(signum, frame):
-    raise _Signalled(signum)
+def run_job(run_dir: str, command: List[str],
+            signal_grace_s: float = SIGNAL_GRACE_S) -> int:
+    """Run ``command`` and record its outcome in ``run_dir/status.json``.
 
-
-def run_job(run_dir: str, command: List[str]) -> int:
-    """Run ``command`` and record its outcome in ``run_dir/status.json``."""
+    A signal (:data:`_SIGNALS`) received while ``command`` runs, or within
+    ``signal_grace_s`` after it exited non-zero, is passed on to ``command`` and makes
+    the run ``interrupted``; otherwise exit 0 is ``done`` and any other exit ``failed``.
+    """
     start = time.time()
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
-        signal.signal(signum, _raise_signalled)
-    update_status(run_dir, state='running', job_id=os.environ.get('SLURM_JOB_ID'),
-                  host=socket.gethostname(), returncode=None, seconds=None)
-    process = None
-    try:
-        process = subprocess.Popen(command)
-        returncode = process.wait()
-    except _Signalled as signalled:
-        signum = signalled.args[0]
-        if process is not None:
+    received: List[int] = []
+    process: Optional[subprocess.Popen] = None
+
+    def on_signal(signum, frame):
+        received.append(signum)
+        if process is not None and process.poll() is None:
             # SLURM signals every process of the job; pass it on regardless, and
             # wait for the tasks so that nothing outlives the record.
             with contextlib.suppress(ProcessLookupError):
                 process.send_signal(signal.SIGTERM)
-            with contextlib.suppress(_Signalled):
-                process.wait()
-        update_status(run_dir, state='interrupted', returncode=None,
-                      signal=signal.Signals(signum).name,
+
+    for signum in _SIGNALS:
+        signal.signal(signum, on_signal)
+    update_status(run_dir, state='running', job_id=os.environ.get('SLURM_JOB_ID'),
+                  host=socket.gethostname(), returncode=None, seconds=None)
+    if not received:
+        process = subprocess.Popen(command)
+        if received:  # signalled while it started
+            process.send_signal(signal.SIGTERM)
+        returncode = process.wait()
+        deadline = time.time() + signal_grace_s
+        while returncode != 0 and not received and time.time() < deadline:
+            time.sleep(0.05)
+    if received:
+        name = signal.Signals(received[0]).name
+        update_status(run_dir, state='interrupted', returncode=None, signal=name,
                       seconds=round(time.time() - start, 1))
-        print(f'{osp.basename(run_dir)}: interrupted by '
-              f'{signal.Signals(signum).name}; run the grid again to redo it',
-              flush=True)
-        return 128 + signum
+        print(f'{osp.basename(run_dir)}: interrupted by {name}; run the grid again '
+              'to redo it', flush=True)
+        return 128 + received[0]
     state = 'done' if returncode == 0 else 'failed'
     update_status(run_dir, state=state, returncode=returncode,
                   seconds=round(time.time() - start, 1))
