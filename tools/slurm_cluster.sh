@@ -17,7 +17,9 @@ set -euo pipefail
 
 STATE=${SLURM_CLUSTER_DIR:-/tmp/mmdet_losses-slurm}
 PARTITION=${SLURM_CLUSTER_PARTITION:-debug}
-CPUS=${SLURM_CLUSTER_CPUS:-$(nproc)}
+# nproc alone would count OMP_NUM_THREADS, not the machine (OMP_NUM_THREADS=1 gave a
+# one-CPU node on which no two-task job ever starts).
+CPUS=${SLURM_CLUSTER_CPUS:-$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)}
 CTLD_PORT=${SLURM_CLUSTER_CTLD_PORT:-6817}
 SLURMD_PORT=${SLURM_CLUSTER_SLURMD_PORT:-6818}
 NODE=${SLURM_CLUSTER_NODE:-localhost}
