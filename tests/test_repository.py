@@ -182,3 +182,8 @@ def test_results_keep_summaries_records_and_manifests_only():
         done = [name for name, run in runs.items() if run['status']['state'] == 'done']
         assert done and all(len(runs[n]['status']['key']) == 16 for n in done), grid
         assert set(manifest['runs']) == set(runs), grid
+    # results/README.md names every grid with what it ran and the page that quotes it
+    with open(osp.join(ROOT, 'results', 'README.md'), encoding='utf-8') as f:
+        listed = set(re.findall(r'^\| `([\w<>]+)/` \|', f.read(), re.M))
+    levels = {g for g in grids if re.fullmatch(r'ablation_imbalance_\d', g)}
+    assert set(grids) - levels == listed - {'ablation_imbalance_<level>'}
