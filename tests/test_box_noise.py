@@ -36,6 +36,15 @@ SIZE = np.array([40, 20, 40, 20], dtype=float)
 OUTWARD = np.array([-1, -1, 1, 1], dtype=float)
 
 
+def iou_with_exact(noisy):
+    """Mean IoU of the boxes of ``noisy`` with those of ``CENTRED``."""
+    a, b = sides(CENTRED), sides(noisy)
+    overlap = (np.minimum(a[:, 2:], b[:, 2:]) - np.maximum(a[:, :2], b[:, :2])).clip(0)
+    inter = overlap.prod(1)
+    area = lambda s: (s[:, 2] - s[:, 0]) * (s[:, 3] - s[:, 1])  # noqa: E731
+    return float(np.mean(inter / (area(a) + area(b) - inter)))
+
+
 def outward_shift(noisy):
     """How far each side moved outward, a fraction of the box's side."""
     return (sides(noisy) - sides(CENTRED)) * OUTWARD / SIZE
@@ -48,7 +57,10 @@ def test_margins_only_loosen_every_side_by_the_mean_asked_for():
     assert shift.min() >= 0.0 and shift.max() <= 0.2 + 1e-3
     assert np.allclose(shift.mean(0), 0.1, atol=0.006)  # 4.6 standard errors
     assert np.allclose(shift.std(0), 0.2 / 12 ** 0.5, atol=0.004)
-    assert counts == dict(boxes=2000, kept_exact=0, clipped=0)
+    assert counts == dict(boxes=2000, kept_exact=0, clipped=0,
+                          mean_iou=pytest.approx(iou_with_exact(noisy), abs=5e-4))
+    # E[1 / ((1 + m_l + m_r)(1 + m_t + m_b))] with m ~ U(0, 0.2): 0.701 (1e6 draws)
+    assert counts['mean_iou'] == pytest.approx(0.701, abs=0.004)
     # the area follows the box; the exact input is left as it was
     ann = noisy['annotations'][0]
     assert ann['area'] == pytest.approx(ann['bbox'][2] * ann['bbox'][3], abs=0.05)
@@ -68,7 +80,8 @@ def test_zero_noise_keeps_the_boxes_and_records_the_noise():
     noisy, _ = noisy_boxes(CENTRED, loosen=0.0, jitter=0.0, seed=3)
     assert np.array_equal(sides(noisy), sides(CENTRED))
     assert noisy['info'] == dict(description='test', box_noise=dict(
-        loosen=0.0, jitter=0.0, seed=3, boxes=2000, kept_exact=0, clipped=0))
+        loosen=0.0, jitter=0.0, seed=3, boxes=2000, kept_exact=0, clipped=0,
+        mean_iou=1.0))
 
 
 def test_boxes_at_the_border_are_clipped_to_the_image():

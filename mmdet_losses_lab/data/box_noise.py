@@ -62,13 +62,15 @@ def noisy_boxes(coco: Dict, loosen: float, jitter: float,
         seed: seeds the draws together with each annotation's id.
 
     Returns:
-        ``(noisy coco, counts)``, counts ``{'boxes', 'kept_exact', 'clipped'}``.
+        ``(noisy coco, counts)``, counts ``{'boxes', 'kept_exact', 'clipped',
+        'mean_iou'}``: ``mean_iou`` the mean IoU of a noisy box with its exact one.
     """
     loosen = _check('loosen', loosen, 1.0)
     jitter = _check('jitter', jitter, 1.0)
     sizes = {img['id']: (img['width'], img['height']) for img in coco['images']}
     noisy = copy.deepcopy(coco)
     counts = dict(boxes=0, kept_exact=0, clipped=0)
+    ious = []
     for ann in noisy['annotations']:
         x, y, w, h = (float(v) for v in ann['bbox'])
         rng = np.random.default_rng([seed, int(ann['id'])])
@@ -82,11 +84,17 @@ def noisy_boxes(coco: Dict, loosen: float, jitter: float,
         counts['boxes'] += 1
         if cx2 - cx1 < MIN_SIDE or cy2 - cy1 < MIN_SIDE:
             counts['kept_exact'] += 1
+            ious.append(1.0)
             continue
+        overlap = max(min(cx2, x + w) - max(cx1, x), 0.0) * \
+            max(min(cy2, y + h) - max(cy1, y), 0.0)
+        union = w * h + (cx2 - cx1) * (cy2 - cy1) - overlap
+        ious.append(overlap / union if union > 0 else 1.0)
         counts['clipped'] += int((cx1, cy1, cx2, cy2) != (x1, y1, x2, y2))
         box = [round(v, 2) for v in (cx1, cy1, cx2 - cx1, cy2 - cy1)]
         ann['bbox'] = box
         ann['area'] = round(box[2] * box[3], 2)
+    counts['mean_iou'] = round(float(np.mean(ious)), 3) if ious else 1.0
     info = dict(noisy.get('info') or {})
     info['box_noise'] = dict(loosen=loosen, jitter=jitter, seed=seed, **counts)
     noisy['info'] = info
@@ -134,9 +142,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         dst = osp.join(ann_dir, f'instances_{split}_{args.suffix}.json')
         counts = noisy_annotation_file(src, dst, args.loosen, args.jitter, args.seed)
         print(f'{split}: {counts["boxes"]} boxes loosened by {args.loosen} and '
-              f'jittered by {args.jitter} per side ({counts["clipped"]} clipped to '
-              f'the image, {counts["kept_exact"]} kept exact: jitter shrank them '
-              f'below {MIN_SIDE:g} px) -> {dst}')
+              f'jittered by {args.jitter} per side, mean IoU with the exact boxes '
+              f'{counts["mean_iou"]:.3f} ({counts["clipped"]} clipped to the image, '
+              f'{counts["kept_exact"]} kept exact: jitter shrank them below '
+              f'{MIN_SIDE:g} px) -> {dst}')
     return 0
 
 
