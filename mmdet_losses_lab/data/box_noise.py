@@ -34,6 +34,8 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .voc import clip_box
+
 __all__ = ['noisy_boxes', 'noisy_annotation_file', 'main']
 
 MIN_SIDE = 1.0  # px: a narrower noisy box keeps its exact extent
@@ -78,19 +80,19 @@ def noisy_boxes(coco: Dict, loosen: float, jitter: float,
         shift = margin + jitter * rng.standard_normal(4)  # left, top, right, bottom
         x1, y1 = x - w * shift[0], y - h * shift[1]
         x2, y2 = x + w + w * shift[2], y + h + h * shift[3]
-        width, height = sizes[ann['image_id']]
-        cx1, cy1 = max(x1, 0.0), max(y1, 0.0)
-        cx2, cy2 = min(x2, float(width)), min(y2, float(height))
+        clipped, outcome = clip_box((x1, y1, x2, y2), *sizes[ann['image_id']],
+                                    min_size=MIN_SIDE)
         counts['boxes'] += 1
-        if cx2 - cx1 < MIN_SIDE or cy2 - cy1 < MIN_SIDE:
+        if clipped is None:  # inverted or collapsed by the jitter
             counts['kept_exact'] += 1
             ious.append(1.0)
             continue
+        cx1, cy1, cx2, cy2 = clipped
         overlap = max(min(cx2, x + w) - max(cx1, x), 0.0) * \
             max(min(cy2, y + h) - max(cy1, y), 0.0)
         union = w * h + (cx2 - cx1) * (cy2 - cy1) - overlap
         ious.append(overlap / union if union > 0 else 1.0)
-        counts['clipped'] += int((cx1, cy1, cx2, cy2) != (x1, y1, x2, y2))
+        counts['clipped'] += outcome == 'clipped'
         box = [round(v, 2) for v in (cx1, cy1, cx2 - cx1, cy2 - cy1)]
         ann['bbox'] = box
         ann['area'] = round(box[2] * box[3], 2)
